@@ -1,0 +1,340 @@
+//! The wire parser: one datagram (or one framed stream message) in, a checked message out.
+
+use super::headers::canonical_name;
+use super::typed::{split_outside_quotes, CSeq, Contact, NameAddr, Via};
+use super::{Header, Headers, Message, Method, Request, Response, Uri};
+use std::fmt;
+
+/// Why a message was rejected, and what we can answer with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParseError {
+    /// What was wrong, for the log and a Warning header.
+    pub reason: String,
+    /// The status to answer with when the request can be answered (400, or 505 for a
+    /// wrong SIP version).
+    pub status: u16,
+    /// The request as far as it was read, when its start line and headers were readable;
+    /// a 4xx can be built from it if it has the headers a response copies.
+    pub partial: Option<Box<Request>>,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn err(reason: impl Into<String>) -> ParseError {
+    ParseError {
+        reason: reason.into(),
+        status: 400,
+        partial: None,
+    }
+}
+
+/// How a stream transport (TCP) should cut its buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// More bytes are needed.
+    Incomplete,
+    /// The buffer starts with `n` bytes of CRLF keep-alives to discard.
+    KeepAlive(usize),
+    /// The buffer starts with a whole message of this many bytes.
+    Complete(usize),
+    /// The stream cannot be framed (oversized or no usable Content-Length): close it.
+    Invalid(String),
+}
+
+/// Finds the first message in a stream buffer, framed by Content-Length (RFC 3261 18.3).
+pub fn frame(buf: &[u8], max_size: usize) -> Framing {
+    let lead = buf
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    if lead > 0 {
+        return Framing::KeepAlive(lead);
+    }
+    let Some((head_len, body_start)) = header_end(buf) else {
+        return if buf.len() > max_size {
+            Framing::Invalid(format!("no end of headers within {max_size} bytes"))
+        } else {
+            Framing::Incomplete
+        };
+    };
+    let head = String::from_utf8_lossy(&buf[..head_len]);
+    let mut content_length = 0usize;
+    for line in head.lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            let name = name.trim();
+            if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
+                match value.trim().parse::<usize>() {
+                    Ok(n) => content_length = n,
+                    Err(_) => return Framing::Invalid(format!("bad Content-Length {value:?}")),
+                }
+            }
+        }
+    }
+    let total = body_start.saturating_add(content_length);
+    if total > max_size {
+        return Framing::Invalid(format!("message of {total} bytes exceeds {max_size}"));
+    }
+    if buf.len() >= total {
+        Framing::Complete(total)
+    } else {
+        Framing::Incomplete
+    }
+}
+
+/// Returns (end of the header section, start of the body).
+fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while i < buf.len() {
+        if buf[i] == b'\n' {
+            if buf.get(i + 1) == Some(&b'\n') {
+                return Some((i, i + 2));
+            }
+            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
+                return Some((i, i + 3));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses one whole message (a UDP datagram, or a message cut by [`frame`]) and checks the
+/// headers every transaction needs (Via, From, To, Call-ID, CSeq) and Content-Length.
+pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
+    let lead = data
+        .iter()
+        .take_while(|b| **b == b'\r' || **b == b'\n')
+        .count();
+    let data = &data[lead..];
+    if data.is_empty() {
+        return Err(err("empty message"));
+    }
+    let (head, body) = match header_end(data) {
+        Some((h, b)) => (&data[..h], &data[b..]),
+        None => (data, &data[data.len()..]),
+    };
+    let head = std::str::from_utf8(head).map_err(|_| err("header section is not UTF-8"))?;
+    let mut lines = unfold(head).into_iter();
+    let start = lines.next().ok_or_else(|| err("no start line"))?;
+    let mut headers = Headers::default();
+    for line in lines {
+        parse_header_line(&line, &mut headers)?;
+    }
+    let body = body_by_length(&headers, body)?;
+    if start.starts_with("SIP/") {
+        let (status, reason) = parse_status_line(&start)?;
+        let resp = Response {
+            status,
+            reason,
+            headers,
+            body,
+        };
+        check_common(&resp.headers)?;
+        Ok(Message::Response(resp))
+    } else {
+        let (method, uri, version_ok) = parse_request_line(&start)?;
+        let req = Request {
+            method,
+            uri,
+            headers,
+            body,
+        };
+        let problem = if version_ok {
+            check_common(&req.headers)
+                .and_then(|_| check_request(&req))
+                .err()
+        } else {
+            Some(ParseError {
+                reason: "SIP version not supported".into(),
+                status: 505,
+                partial: None,
+            })
+        };
+        match problem {
+            None => Ok(Message::Request(req)),
+            Some(mut e) => {
+                e.partial = Some(Box::new(req));
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Splits the header section into logical lines, joining folded continuation lines.
+fn unfold(head: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in head.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim_start());
+                continue;
+            }
+        }
+        out.push(line.to_string());
+    }
+    out
+}
+
+/// Headers whose comma-separated values are separate fields (RFC 3261 section 7.3.1).
+const LIST_HEADERS: &[&str] = &["Via", "Route", "Record-Route", "Contact"];
+
+fn parse_header_line(line: &str, headers: &mut Headers) -> Result<(), ParseError> {
+    let colon = line
+        .find(':')
+        .ok_or_else(|| err(format!("header line without ':': {line:?}")))?;
+    let name = line[..colon].trim_end_matches([' ', '\t']);
+    if name.is_empty() || !name.bytes().all(super::is_token_byte) {
+        return Err(err(format!("bad header name {name:?}")));
+    }
+    let name = canonical_name(name);
+    let value = line[colon + 1..].trim();
+    if LIST_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(&name)) && value != "*" {
+        for part in split_outside_quotes(value, b',') {
+            let part = part.trim();
+            if part.is_empty() {
+                return Err(err(format!("empty element in {name}")));
+            }
+            headers.0.push(Header {
+                name: name.clone(),
+                value: part.to_string(),
+            });
+        }
+    } else {
+        headers.0.push(Header {
+            name,
+            value: value.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn body_by_length(headers: &Headers, rest: &[u8]) -> Result<Vec<u8>, ParseError> {
+    let mut lengths = headers.get_all("Content-Length");
+    let Some(cl) = lengths.next() else {
+        // UDP without Content-Length: the body runs to the end of the datagram.
+        return Ok(rest.to_vec());
+    };
+    if lengths.next().is_some() {
+        return Err(err("more than one Content-Length"));
+    }
+    if cl.is_empty() || !cl.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(format!("bad Content-Length {cl:?}")));
+    }
+    let n: usize = cl
+        .parse()
+        .map_err(|_| err(format!("Content-Length {cl:?} out of range")))?;
+    if n > rest.len() {
+        return Err(err(format!(
+            "Content-Length {n} larger than the {} body bytes received",
+            rest.len()
+        )));
+    }
+    // Bytes past Content-Length in a datagram are discarded (RFC 3261 18.3).
+    Ok(rest[..n].to_vec())
+}
+
+fn parse_status_line(line: &str) -> Result<(u16, String), ParseError> {
+    let rest = line
+        .strip_prefix("SIP/2.0 ")
+        .ok_or_else(|| err(format!("bad status line {line:?}")))?;
+    let (code, reason) = match rest.split_once(' ') {
+        Some((c, r)) => (c, r),
+        None => (rest, ""),
+    };
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(err(format!("bad status code {code:?}")));
+    }
+    let status: u16 = code
+        .parse()
+        .map_err(|_| err(format!("bad status code {code:?}")))?;
+    if !(100..=699).contains(&status) {
+        return Err(err(format!("status code {status} out of range")));
+    }
+    Ok((status, reason.to_string()))
+}
+
+/// Parses `METHOD SP Request-URI SP SIP-Version`; single spaces only (RFC 3261 25.1).
+fn parse_request_line(line: &str) -> Result<(Method, Uri, bool), ParseError> {
+    let parts: Vec<&str> = line.split(' ').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(err(format!("bad request line {line:?}")));
+    }
+    let method =
+        Method::from_token(parts[0]).ok_or_else(|| err(format!("bad method {:?}", parts[0])))?;
+    let uri = Uri::parse(parts[1]).map_err(|e| err(e.to_string()))?;
+    let version = parts[2];
+    if !version.starts_with("SIP/") {
+        return Err(err(format!("bad version {version:?}")));
+    }
+    Ok((method, uri, version.eq_ignore_ascii_case("SIP/2.0")))
+}
+
+/// Headers both requests and responses need to reach their transaction.
+fn check_common(h: &Headers) -> Result<(), ParseError> {
+    if h.count("Via") == 0 {
+        return Err(err("missing Via"));
+    }
+    for v in h.get_all("Via") {
+        Via::parse(v).map_err(err)?;
+    }
+    for name in ["From", "To"] {
+        let mut values = h.get_all(name);
+        let v = values
+            .next()
+            .ok_or_else(|| err(format!("missing {name}")))?;
+        if values.next().is_some() {
+            return Err(err(format!("more than one {name}")));
+        }
+        NameAddr::parse(v).map_err(|e| err(format!("{name}: {e}")))?;
+    }
+    let mut call_ids = h.get_all("Call-ID");
+    match call_ids.next() {
+        Some(c) if !c.is_empty() && !c.contains(char::is_whitespace) => {}
+        Some(c) => return Err(err(format!("bad Call-ID {c:?}"))),
+        None => return Err(err("missing Call-ID")),
+    }
+    if call_ids.next().is_some() {
+        return Err(err("more than one Call-ID"));
+    }
+    let mut cseqs = h.get_all("CSeq");
+    let c = cseqs.next().ok_or_else(|| err("missing CSeq"))?;
+    CSeq::parse(c).map_err(err)?;
+    if cseqs.next().is_some() {
+        return Err(err("more than one CSeq"));
+    }
+    Ok(())
+}
+
+fn check_request(req: &Request) -> Result<(), ParseError> {
+    let h = &req.headers;
+    if let Some(cseq) = h.get("CSeq").and_then(|c| CSeq::parse(c).ok()) {
+        if cseq.method != req.method {
+            return Err(err(format!(
+                "CSeq method {} does not match {}",
+                cseq.method, req.method
+            )));
+        }
+    }
+    if let Some(mf) = h.get("Max-Forwards") {
+        if mf.parse::<u8>().is_err() {
+            return Err(err(format!("bad Max-Forwards {mf:?}")));
+        }
+    }
+    if let Some(e) = h.get("Expires") {
+        if e.parse::<u32>().is_err() {
+            return Err(err(format!("bad Expires {e:?}")));
+        }
+    }
+    for c in h.get_all("Contact") {
+        Contact::parse(c).map_err(|e| err(format!("Contact: {e}")))?;
+    }
+    Ok(())
+}

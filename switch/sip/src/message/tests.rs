@@ -1,0 +1,143 @@
+use super::*;
+
+const INVITE: &str = "INVITE sip:1002@127.0.0.1 SIP/2.0\r\n\
+Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-1;rport\r\n\
+v: SIP/2.0/TCP [::1]:5080;branch=z9hG4bK-2, SIP/2.0/UDP h.example.com;branch=z9hG4bK-3\r\n\
+Max-Forwards: 70\r\n\
+f: \"Alice A\" <sip:1001@127.0.0.1>;tag=abc\r\n\
+t: <sip:1002@127.0.0.1>\r\n\
+i: call-1@127.0.0.1\r\n\
+CSeq: 1 INVITE\r\n\
+m: <sip:1001@127.0.0.1:5070>\r\n\
+Subject: folded\r\n  header value\r\n\
+c: application/sdp\r\n\
+l: 5\r\n\
+\r\n\
+v=0\r\n";
+
+fn request(text: &str) -> Request {
+    match parse(text.as_bytes()) {
+        Ok(Message::Request(r)) => r,
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
+
+#[test]
+fn compact_forms_folding_and_via_lists_are_understood() {
+    let r = request(INVITE);
+    assert_eq!(r.method, Method::Invite);
+    assert_eq!(r.headers.count("Via"), 3);
+    assert_eq!(r.call_id(), Some("call-1@127.0.0.1"));
+    assert_eq!(r.headers.get("Subject"), Some("folded header value"));
+    assert_eq!(r.from().unwrap().tag(), Some("abc"));
+    assert_eq!(r.body, b"v=0\r\n");
+    let vias: Vec<Via> = r
+        .headers
+        .get_all("Via")
+        .map(|v| Via::parse(v).unwrap())
+        .collect();
+    assert_eq!(vias[1].host.0, "[::1]");
+    assert_eq!(vias[1].port, Some(5080));
+    assert_eq!(vias[2].branch(), Some("z9hG4bK-3"));
+    assert!(vias[0].params.has("rport"));
+}
+
+#[test]
+fn printing_then_parsing_gives_the_same_request() {
+    let r = request(INVITE);
+    let again = request(std::str::from_utf8(&r.to_bytes()).unwrap());
+    assert_eq!(r, again);
+}
+
+#[test]
+fn response_copies_dialog_headers_and_adds_to_tag() {
+    let r = request(INVITE);
+    let resp = r.response(180, Some("xyz"));
+    assert_eq!(resp.headers.count("Via"), 3);
+    assert_eq!(resp.to().unwrap().tag(), Some("xyz"));
+    let bytes = resp.to_bytes();
+    match parse(&bytes) {
+        Ok(Message::Response(p)) => assert_eq!(p.status, 180),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn content_length_larger_than_body_is_rejected_with_partial() {
+    let text = INVITE.replace("l: 5", "l: 400");
+    let e = parse(text.as_bytes()).unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.reason.contains("Content-Length"), "{}", e.reason);
+}
+
+#[test]
+fn missing_call_id_is_rejected_but_answerable() {
+    let text = INVITE.replace("i: call-1@127.0.0.1\r\n", "");
+    let e = parse(text.as_bytes()).unwrap_err();
+    assert!(e.reason.contains("Call-ID"));
+    assert!(e.partial.is_some());
+}
+
+#[test]
+fn wrong_version_asks_for_505() {
+    let text = INVITE.replace("SIP/2.0\r\nVia", "SIP/7.0\r\nVia");
+    let e = parse(text.as_bytes()).unwrap_err();
+    assert_eq!(e.status, 505);
+}
+
+#[test]
+fn cseq_method_mismatch_is_rejected() {
+    let text = INVITE.replace("CSeq: 1 INVITE", "CSeq: 1 ACK");
+    assert!(parse(text.as_bytes()).is_err());
+}
+
+#[test]
+fn stream_framing_uses_content_length() {
+    let msg = INVITE.as_bytes();
+    let mut buf = b"\r\n\r\n".to_vec();
+    assert_eq!(frame(&buf, 65535), Framing::KeepAlive(4));
+    buf.clear();
+    buf.extend_from_slice(&msg[..msg.len() - 2]);
+    assert_eq!(frame(&buf, 65535), Framing::Incomplete);
+    buf.extend_from_slice(&msg[msg.len() - 2..]);
+    buf.extend_from_slice(b"OPTIONS");
+    assert_eq!(frame(&buf, 65535), Framing::Complete(msg.len()));
+    assert!(matches!(frame(&buf, 100), Framing::Invalid(_)));
+}
+
+#[test]
+fn every_prefix_and_byte_flip_is_handled_without_panic() {
+    let msg = INVITE.as_bytes();
+    for n in 0..msg.len() {
+        let _ = parse(&msg[..n]);
+        let _ = frame(&msg[..n], 65535);
+    }
+    let mut seed: u32 = 12345;
+    for _ in 0..2000 {
+        let mut m = msg.to_vec();
+        for _ in 0..3 {
+            seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+            let i = (seed as usize >> 8) % m.len();
+            m[i] = (seed >> 16) as u8;
+        }
+        let _ = parse(&m);
+    }
+}
+
+#[test]
+fn tel_and_other_uris_parse() {
+    let u = Uri::parse("tel:+1-201-555-0123;phone-context=example.com").unwrap();
+    assert_eq!(u.scheme, Scheme::Tel);
+    assert_eq!(u.user.as_deref(), Some("+1-201-555-0123"));
+    let u = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
+    assert_eq!(u.user.as_deref(), Some("user;par=u%40example.net"));
+    assert_eq!(u.host.0, "example.com");
+    assert!(Uri::parse("sip:<bad>@x").is_err());
+}
+
+#[test]
+fn unquoted_display_name_with_comma_is_rejected() {
+    assert!(NameAddr::parse("Bell, Alexander <sip:a.g.bell@example.com>;tag=43").is_err());
+    assert!(NameAddr::parse("\"Bell, Alexander\" <sip:a.g.bell@example.com>;tag=43").is_ok());
+    assert!(NameAddr::parse("sip:user@example.com?Route=%3Csip:x%3E").is_err());
+}

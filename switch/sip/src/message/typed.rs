@@ -1,0 +1,340 @@
+//! Typed views of the headers a switch relies on: Via, From/To/Contact (name-addr), CSeq,
+//! and the `;name=value` parameter lists they carry.
+
+use super::uri::{split_host_port, Host, Uri};
+use super::Method;
+use std::fmt;
+
+/// An ordered `;name[=value]` parameter list. Names compare case-insensitively.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(String, Option<String>)>);
+
+impl Params {
+    /// Parses `;a=b;c;d="x y"` (leading `;` optional, LWS around separators tolerated).
+    pub fn parse_list(s: &str) -> Result<Params, String> {
+        let mut out = Vec::new();
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Params(out));
+        }
+        let s = s.strip_prefix(';').unwrap_or(s);
+        for part in split_outside_quotes(s, b';') {
+            let part = part.trim();
+            if part.is_empty() {
+                return Err("empty parameter".into());
+            }
+            let (name, value) = match part.find('=') {
+                Some(i) => (part[..i].trim(), Some(part[i + 1..].trim())),
+                None => (part, None),
+            };
+            if name.is_empty() || !name.bytes().all(param_name_byte) {
+                return Err(format!("bad parameter name {name:?}"));
+            }
+            let value = match value {
+                Some(v) if v.starts_with('"') => {
+                    if v.len() < 2 || !v.ends_with('"') {
+                        return Err(format!("unterminated quoted value in {part:?}"));
+                    }
+                    Some(v.to_string())
+                }
+                Some(v) => {
+                    if v.is_empty() || v.bytes().any(|b| b <= b' ' || b == b'"') {
+                        return Err(format!("bad parameter value in {part:?}"));
+                    }
+                    Some(v.to_string())
+                }
+                None => None,
+            };
+            out.push((name.to_string(), value));
+        }
+        Ok(Params(out))
+    }
+
+    /// `Some(value)` when the parameter is present (`Some(None)` when it has no value).
+    pub fn get(&self, name: &str) -> Option<Option<&str>> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_deref())
+    }
+
+    /// True when the parameter is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Sets (or adds) a parameter.
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        let value = value.map(str::to_string);
+        match self
+            .0
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name.to_string(), value)),
+        }
+    }
+
+    /// Removes a parameter.
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+}
+
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, v) in &self.0 {
+            match v {
+                Some(v) => write!(f, ";{n}={v}")?,
+                None => write!(f, ";{n}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn param_name_byte(b: u8) -> bool {
+    super::is_token_byte(b) || b"[]/:&+$".contains(&b)
+}
+
+/// Splits on `sep` outside double quotes and angle brackets.
+pub(crate) fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
+    let bytes = s.as_bytes();
+    let mut parts = Vec::new();
+    let (mut start, mut quoted, mut angle, mut escaped) = (0, false, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match b {
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            _ if b == sep && !quoted && !angle => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// A Via header value (RFC 3261 section 20.42).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Via {
+    /// Upper-case transport: UDP, TCP, TLS, SCTP, WS, WSS.
+    pub transport: String,
+    pub host: Host,
+    pub port: Option<u16>,
+    pub params: Params,
+}
+
+impl Via {
+    /// Parses one Via value such as `SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport`.
+    pub fn parse(s: &str) -> Result<Via, String> {
+        let mut rest = s.trim();
+        let mut proto = [""; 3];
+        for (i, slot) in proto.iter_mut().enumerate() {
+            if i < 2 {
+                let slash = rest.find('/').ok_or("Via: missing '/'")?;
+                *slot = rest[..slash].trim();
+                rest = rest[slash + 1..].trim_start();
+            } else {
+                let end = rest
+                    .find(|c: char| c == ' ' || c == '\t')
+                    .ok_or("Via: missing sent-by")?;
+                *slot = &rest[..end];
+                rest = rest[end..].trim_start();
+            }
+        }
+        if !proto[0].eq_ignore_ascii_case("SIP") || proto[1] != "2.0" {
+            return Err(format!(
+                "Via: unsupported protocol {}/{}",
+                proto[0], proto[1]
+            ));
+        }
+        if proto[2].is_empty() || !proto[2].bytes().all(super::is_token_byte) {
+            return Err("Via: bad transport".into());
+        }
+        let (sent_by, params) = match rest.find(';') {
+            Some(i) => (rest[..i].trim(), &rest[i..]),
+            None => (rest.trim(), ""),
+        };
+        // LWS is allowed around the ':' of sent-by.
+        let sent_by: String = sent_by.chars().filter(|c| !c.is_whitespace()).collect();
+        let (host, port) = split_host_port(&sent_by).map_err(|e| format!("Via: {}", e.0))?;
+        Ok(Via {
+            transport: proto[2].to_ascii_uppercase(),
+            host,
+            port,
+            params: Params::parse_list(params).map_err(|e| format!("Via: {e}"))?,
+        })
+    }
+
+    /// The branch parameter.
+    pub fn branch(&self) -> Option<&str> {
+        self.params.get("branch").flatten()
+    }
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SIP/2.0/{} {}", self.transport, self.host.0)?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "{}", self.params)
+    }
+}
+
+/// A name-addr or addr-spec with header parameters: the value of From, To, Contact,
+/// Route and Record-Route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameAddr {
+    /// The display name as written (quotes kept when it was quoted).
+    pub display: Option<String>,
+    pub uri: Uri,
+    pub params: Params,
+}
+
+impl NameAddr {
+    /// A name-addr for `uri` with no display name and no parameters.
+    pub fn new(uri: Uri) -> NameAddr {
+        NameAddr {
+            display: None,
+            uri,
+            params: Params::default(),
+        }
+    }
+
+    /// Parses a From/To/Contact style value.
+    pub fn parse(s: &str) -> Result<NameAddr, String> {
+        let s = s.trim();
+        let (display, after_display) = if s.starts_with('"') {
+            let end = closing_quote(s).ok_or("unterminated quoted display name")?;
+            (Some(s[..=end].to_string()), s[end + 1..].trim_start())
+        } else if let Some(lt) = s.find('<') {
+            let name = s[..lt].trim();
+            // An unquoted display name is tokens separated by LWS.
+            if !name
+                .bytes()
+                .all(|b| super::is_token_byte(b) || b == b' ' || b == b'\t')
+            {
+                return Err(format!("display name {name:?} must be quoted"));
+            }
+            let display = (!name.is_empty()).then(|| name.to_string());
+            (display, &s[lt..])
+        } else {
+            (None, s)
+        };
+        if let Some(inner) = after_display.strip_prefix('<') {
+            let gt = inner.find('>').ok_or("missing '>'")?;
+            let uri = Uri::parse(&inner[..gt]).map_err(|e| e.to_string())?;
+            let params = Params::parse_list(&inner[gt + 1..])?;
+            Ok(NameAddr {
+                display,
+                uri,
+                params,
+            })
+        } else if display.is_some() {
+            Err("display name without '<uri>'".into())
+        } else {
+            // addr-spec: parameters after the URI belong to the header, and the URI may
+            // carry no ';', '?' or ',' (RFC 3261 section 20).
+            let (uri_s, params) = match s.find(';') {
+                Some(i) => (&s[..i], &s[i..]),
+                None => (s, ""),
+            };
+            if uri_s.contains('?') || uri_s.contains(',') {
+                return Err("an addr-spec with '?' or ',' must be in '<>'".into());
+            }
+            let uri = Uri::parse(uri_s).map_err(|e| e.to_string())?;
+            Ok(NameAddr {
+                display: None,
+                uri,
+                params: Params::parse_list(params)?,
+            })
+        }
+    }
+
+    /// The tag parameter.
+    pub fn tag(&self) -> Option<&str> {
+        self.params.get("tag").flatten()
+    }
+}
+
+fn closing_quote(s: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (i, b) in s.bytes().enumerate().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            return Some(i);
+        }
+    }
+    None
+}
+
+impl fmt::Display for NameAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = &self.display {
+            write!(f, "{d} ")?;
+        }
+        write!(f, "<{}>{}", self.uri, self.params)
+    }
+}
+
+/// A Contact value: `*` (only in a REGISTER that removes every binding) or an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Contact {
+    Star,
+    Addr(NameAddr),
+}
+
+impl Contact {
+    /// Parses one Contact value.
+    pub fn parse(s: &str) -> Result<Contact, String> {
+        if s.trim() == "*" {
+            Ok(Contact::Star)
+        } else {
+            NameAddr::parse(s).map(Contact::Addr)
+        }
+    }
+}
+
+/// The CSeq header: a sequence number below 2^31 and a method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CSeq {
+    pub seq: u32,
+    pub method: Method,
+}
+
+impl CSeq {
+    /// Parses `4711 INVITE`.
+    pub fn parse(s: &str) -> Result<CSeq, String> {
+        let mut it = s.split_whitespace();
+        let (Some(n), Some(m), None) = (it.next(), it.next(), it.next()) else {
+            return Err(format!("CSeq {s:?} is not 'number method'"));
+        };
+        let seq: u32 = n
+            .parse()
+            .ok()
+            .filter(|v| *v < 1 << 31)
+            .ok_or_else(|| format!("CSeq number {n:?} out of range"))?;
+        let method = Method::from_token(m).ok_or_else(|| format!("CSeq method {m:?}"))?;
+        Ok(CSeq { seq, method })
+    }
+}
+
+impl fmt::Display for CSeq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.seq, self.method)
+    }
+}
