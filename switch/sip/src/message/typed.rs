@@ -146,7 +146,7 @@ impl Via {
                 rest = rest[slash + 1..].trim_start();
             } else {
                 let end = rest
-                    .find(|c: char| c == ' ' || c == '\t')
+                    .find([' ', '\t'])
                     .ok_or("Via: missing sent-by")?;
                 *slot = &rest[..end];
                 rest = rest[end..].trim_start();
@@ -295,7 +295,7 @@ impl fmt::Display for NameAddr {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Contact {
     Star,
-    Addr(NameAddr),
+    Addr(Box<NameAddr>),
 }
 
 impl Contact {
@@ -304,7 +304,7 @@ impl Contact {
         if s.trim() == "*" {
             Ok(Contact::Star)
         } else {
-            NameAddr::parse(s).map(Contact::Addr)
+            NameAddr::parse(s).map(|n| Contact::Addr(Box::new(n)))
         }
     }
 }
