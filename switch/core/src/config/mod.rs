@@ -1,1 +1,98 @@
-//! Config.
+//! Configuration: TOML files in one folder, checked completely before the switch binds a socket.
+//!
+//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[acl]`, `[cdr]`, `[log]`). Every key
+//!   has a default, so the file may be empty or missing. `--set KEY=VALUE` overrides apply here.
+//! - `<dir>/directory/*.toml`: users, all files merged (see [`Directory`]).
+//! - `<dir>/dialplan.toml`: routing rules (see [`Dialplan`]).
+//!
+//! Every problem is a [`ConfigError`] naming the file, the dotted key and the line (or the
+//! `--set` key it came from). Unknown keys are errors: a typo must not silently become a default.
+
+mod cause;
+mod cidr;
+mod dialplan;
+mod directory;
+mod error;
+mod settings;
+mod source;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+pub use cause::{hangup_cause_code, HANGUP_CAUSES};
+pub use cidr::{Cidr, CidrParseError};
+pub use dialplan::{Action, Dialplan, Rule, DIAL_ENDPOINTS, KNOWN_APPS};
+pub use directory::{Directory, User, DEMO_PASSWORD};
+pub use error::{ConfigError, ConfigErrorKind};
+pub use settings::{
+    AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
+    ThrottleConfig, AUTH_ALGORITHMS, LOG_LEVELS,
+};
+
+use settings::RawMain;
+use source::Source;
+
+/// The main settings file in the configuration folder.
+pub const MAIN_FILE: &str = "ferroswitch.toml";
+/// The folder of user files in the configuration folder.
+pub const DIRECTORY_DIR: &str = "directory";
+/// The dialplan file in the configuration folder.
+pub const DIALPLAN_FILE: &str = "dialplan.toml";
+
+/// The whole validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The configuration folder it was loaded from.
+    pub dir: PathBuf,
+    /// `[sip]`
+    pub sip: SipConfig,
+    /// `[rtp]`
+    pub rtp: RtpConfig,
+    /// `[acl]`
+    pub acl: AclConfig,
+    /// `[cdr]`
+    pub cdr: CdrConfig,
+    /// `[log]`
+    pub log: LogConfig,
+    /// Users from `directory/*.toml`.
+    pub directory: Directory,
+    /// Rules from `dialplan.toml`.
+    pub dialplan: Dialplan,
+}
+
+impl Config {
+    /// Loads and validates everything under `dir`, applying `overrides` (dotted key, value) to
+    /// `ferroswitch.toml` first.
+    ///
+    /// A VALUE is read as a TOML value if it is one (`5`, `true`, `["MD5"]`, `{ x = 1 }`) and as a
+    /// string otherwise (`127.0.0.1:5080`, `20000-20999`); quote it (`'"true"'`) to force a
+    /// string. Missing files take defaults; a missing `dir` is an error (it is likely a typo).
+    pub fn load(dir: &Path, overrides: &[(String, String)]) -> Result<Config, ConfigError> {
+        if !dir.is_dir() {
+            let msg = "configuration folder not found (or not a folder)";
+            return Err(ConfigError::new(dir, ConfigErrorKind::Io, msg));
+        }
+        let mut main = Source::read(&dir.join(MAIN_FILE))?;
+        main.apply_overrides(overrides)?;
+        let settings = main.deserialize::<RawMain>()?.validate(&main)?;
+        Ok(Config {
+            dir: dir.to_path_buf(),
+            sip: settings.sip,
+            rtp: settings.rtp,
+            acl: settings.acl,
+            cdr: settings.cdr,
+            log: settings.log,
+            directory: Directory::load(&dir.join(DIRECTORY_DIR))?,
+            dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
+        })
+    }
+}
+
+/// Splits a `--set` argument `KEY=VALUE` at the first `=`; `None` if there is none or KEY is
+/// empty. The key is trimmed; the value is kept as given.
+pub fn parse_set(arg: &str) -> Option<(String, String)> {
+    let (key, value) = arg.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty()).then(|| (key.to_string(), value.to_string()))
+}
