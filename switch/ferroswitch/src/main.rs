@@ -1,1 +1,142 @@
-fn main() {}
+//! `ferroswitch`: starts the switch in the foreground on `conf/` of the current directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use switch_core::config::{parse_set, Config};
+
+const USAGE: &str = "\
+usage: ferroswitch [--conf DIR] [--set KEY=VALUE]...
+
+  --conf DIR         config folder (default: ./conf)
+  --set KEY=VALUE    override a key of ferroswitch.toml, e.g. --set sip.udp=127.0.0.1:5080
+  --check            validate the config and exit
+  -h, --help         this text
+  -V, --version      print the version";
+
+struct Args {
+    conf: PathBuf,
+    sets: Vec<(String, String)>,
+    check: bool,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        conf: PathBuf::from("conf"),
+        sets: Vec::new(),
+        check: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("ferroswitch {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            "--check" => args.check = true,
+            "--conf" => args.conf = it.next().ok_or("--conf needs a folder")?.into(),
+            "--set" => {
+                let kv = it.next().ok_or("--set needs KEY=VALUE")?;
+                args.sets
+                    .push(parse_set(&kv).ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))?);
+            }
+            other => {
+                if let Some(kv) = other.strip_prefix("--set=") {
+                    args.sets.push(
+                        parse_set(kv).ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))?,
+                    );
+                } else if let Some(dir) = other.strip_prefix("--conf=") {
+                    args.conf = dir.into();
+                } else {
+                    return Err(format!("unknown argument {other:?}\n{USAGE}"));
+                }
+            }
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ferroswitch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::load(&args.conf, &args.sets) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ferroswitch: config error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check {
+        println!("config OK: {}", args.conf.display());
+        return ExitCode::SUCCESS;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let demo = config.directory.demo_password_users();
+    if !demo.is_empty() {
+        tracing::warn!(
+            users = demo.len(),
+            "{} directory user(s) still have the demo password 1234 (e.g. {}): change them before exposing the switch",
+            demo.len(),
+            demo[0]
+        );
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ferroswitch: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let running = match switch_core::runtime::start(config).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!("ferroswitch {} ready", env!("CARGO_PKG_VERSION"));
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
