@@ -268,6 +268,11 @@ impl RelayState {
         self.sides[tx.from.index()].stats.unrouted += 1;
     }
 
+    /// Counts a datagram the driver could not hand over whole (larger than its buffer).
+    pub fn record_malformed(&mut self, side: Side) {
+        self.sides[side.index()].stats.malformed += 1;
+    }
+
     /// The next moment [`handle_timeout`](Self::handle_timeout) has work, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.inactivity.poll_timeout()
