@@ -113,11 +113,13 @@ impl CdrRecord {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CdrError {
-    /// The folder for the database could not be created.
-    #[error("CDR store {path}: cannot create its folder: {source}", path = .path.display())]
-    CreateDir {
+    /// The database's folder could not be created, or the writer thread not started.
+    #[error("CDR store {path}: cannot {what}: {source}", path = .path.display())]
+    Io {
         /// The database file.
         path: PathBuf,
+        /// What failed: "create its folder" or "start the writer thread".
+        what: &'static str,
         /// The cause.
         source: io::Error,
     },
@@ -129,14 +131,6 @@ pub enum CdrError {
         /// The cause.
         source: rusqlite::Error,
     },
-    /// The writer thread could not be started.
-    #[error("CDR store {path}: cannot start the writer thread: {source}", path = .path.display())]
-    Spawn {
-        /// The database file.
-        path: PathBuf,
-        /// The cause.
-        source: io::Error,
-    },
 }
 
 /// A handle to the CDR writer thread; clones share the thread.
@@ -144,6 +138,12 @@ pub enum CdrError {
 pub struct CdrWriter {
     tx: Sender<Msg>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for CdrWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CdrWriter").finish_non_exhaustive()
+    }
 }
 
 enum Msg {
@@ -159,15 +159,20 @@ impl CdrWriter {
     /// Opens (creating if needed) the database at `path` and its parent folders, creates the
     /// `cdr` table and indexes, switches to WAL mode and starts the writer thread.
     pub fn open(path: &Path) -> Result<CdrWriter, CdrError> {
+        let path_buf = || path.to_path_buf();
         let sqlite = |source| CdrError::Sqlite {
-            path: path.to_path_buf(),
+            path: path_buf(),
             source,
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| CdrError::CreateDir {
-                path: path.to_path_buf(),
+        let io = |what| {
+            move |source| CdrError::Io {
+                path: path_buf(),
+                what,
                 source,
-            })?;
+            }
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io("create its folder"))?;
         }
         let conn = Connection::open(path).map_err(sqlite)?;
         let mode: String = conn
@@ -186,10 +191,7 @@ impl CdrWriter {
         let thread = std::thread::Builder::new()
             .name("cdr-writer".into())
             .spawn(move || run(conn, rx))
-            .map_err(|source| CdrError::Spawn {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(io("start the writer thread"))?;
         Ok(CdrWriter {
             tx,
             thread: Arc::new(Mutex::new(Some(thread))),
