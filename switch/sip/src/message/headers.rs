@@ -1,5 +1,7 @@
 //! The ordered header list of a message.
 
+use super::typed::split_outside_quotes;
+
 /// One header field: canonical name and value (folding already undone, outer LWS trimmed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -90,11 +92,26 @@ impl Headers {
         Some(self.0.remove(i).value)
     }
 
-    /// Writes the header section, replacing any Content-Length with `body_len`, and the
-    /// blank line that ends it.
+    /// The comma-separated items of every field of `name`, trimmed, in order (the
+    /// option tags of Require, say). Commas inside quotes or `<>` do not split.
+    pub fn items<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name)
+            .flat_map(|v| split_outside_quotes(v, b','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Writes the header section and the blank line that ends it. Content-Length is
+    /// written once, as `body_len`, where the first one stood (at the end when there was
+    /// none), so that printing a parsed message keeps its header order.
     pub(crate) fn write_with_length(&self, out: &mut Vec<u8>, body_len: usize) {
+        let mut length_written = false;
         for h in &self.0 {
             if h.name.eq_ignore_ascii_case("Content-Length") {
+                if !length_written {
+                    out.extend_from_slice(format!("Content-Length: {body_len}\r\n").as_bytes());
+                    length_written = true;
+                }
                 continue;
             }
             out.extend_from_slice(h.name.as_bytes());
@@ -102,7 +119,10 @@ impl Headers {
             out.extend_from_slice(h.value.as_bytes());
             out.extend_from_slice(b"\r\n");
         }
-        out.extend_from_slice(format!("Content-Length: {body_len}\r\n\r\n").as_bytes());
+        if !length_written {
+            out.extend_from_slice(format!("Content-Length: {body_len}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
     }
 }
 

@@ -16,7 +16,7 @@ mod uri;
 pub use headers::{canonical_name, Header, Headers};
 pub use parse::{frame, parse, Framing, ParseError};
 pub use typed::{CSeq, Contact, NameAddr, Params, Via};
-pub use uri::{Host, Scheme, Uri};
+pub use uri::{unescape, Host, Scheme, Uri};
 
 use std::fmt;
 

@@ -2,7 +2,7 @@
 
 use super::headers::canonical_name;
 use super::typed::{split_outside_quotes, CSeq, Contact, NameAddr, Via};
-use super::{Header, Headers, Message, Method, Request, Response, Uri};
+use super::{Header, Headers, Message, Method, Request, Response, Scheme, Uri};
 use std::fmt;
 
 /// Why a message was rejected, and what we can answer with.
@@ -10,10 +10,12 @@ use std::fmt;
 pub struct ParseError {
     /// What was wrong, for the log and a Warning header.
     pub reason: String,
-    /// The status to answer with when the request can be answered (400, or 505 for a
-    /// wrong SIP version).
+    /// The status to answer with when the request can be answered: 400; 501 for an
+    /// unknown method whose CSeq names another (RFC 4475 mismatch02); 505 for a wrong
+    /// SIP version.
     pub status: u16,
-    /// The request as far as it was read, when its start line and headers were readable;
+    /// The request as far as it was read, when its method and Request-URI could be made
+    /// out (a URI that broke only the spacing or bracket rules is kept as it was meant);
     /// a 4xx can be built from it if it has the headers a response copies.
     pub partial: Option<Box<Request>>,
 }
@@ -64,18 +66,30 @@ pub fn frame(buf: &[u8], max_size: usize) -> Framing {
         };
     };
     let head = String::from_utf8_lossy(&buf[..head_len]);
-    let mut content_length = 0usize;
-    for line in head.lines() {
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name.trim();
-            if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
-                match value.trim().parse::<usize>() {
-                    Ok(n) => content_length = n,
-                    Err(_) => return Framing::Invalid(format!("bad Content-Length {value:?}")),
-                }
+    let mut content_length = None;
+    for line in unfold(&head).iter().skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("l") {
+            if content_length.is_some() {
+                // RFC 4475 mcl01: no way to know where the message ends.
+                return Framing::Invalid("more than one Content-Length".into());
+            }
+            let value = value.trim();
+            let n = value
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| value.parse::<usize>().ok())
+                .flatten();
+            match n {
+                Some(n) => content_length = Some(n),
+                None => return Framing::Invalid(format!("bad Content-Length {value:?}")),
             }
         }
     }
+    let content_length = content_length.unwrap_or(0);
     let total = body_start.saturating_add(content_length);
     if total > max_size {
         return Framing::Invalid(format!("message of {total} bytes exceeds {max_size}"));
@@ -106,6 +120,10 @@ fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
 
 /// Parses one whole message (a UDP datagram, or a message cut by [`frame`]) and checks the
 /// headers every transaction needs (Via, From, To, Call-ID, CSeq) and Content-Length.
+///
+/// A rejected request keeps as much of itself as could be read in
+/// [`ParseError::partial`], so that the caller can answer it (RFC 4475 asks for a 400 to
+/// most malformed requests); a rejected response is simply dropped.
 pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
     let lead = data
         .iter()
@@ -122,12 +140,25 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
     let head = std::str::from_utf8(head).map_err(|_| err("header section is not UTF-8"))?;
     let mut lines = unfold(head).into_iter();
     let start = lines.next().ok_or_else(|| err("no start line"))?;
+    // Read every header line even after a bad one: the rest may be what a 400 copies.
+    let mut problem: Option<ParseError> = None;
     let mut headers = Headers::default();
     for line in lines {
-        parse_header_line(&line, &mut headers)?;
+        if let Err(e) = parse_header_line(&line, &mut headers) {
+            problem.get_or_insert(e);
+        }
     }
-    let body = body_by_length(&headers, body)?;
+    let body = match body_by_length(&headers, body) {
+        Ok(b) => b,
+        Err(e) => {
+            problem.get_or_insert(e);
+            Vec::new()
+        }
+    };
     if start.starts_with("SIP/") {
+        if let Some(e) = problem {
+            return Err(e);
+        }
         let (status, reason) = parse_status_line(&start)?;
         let resp = Response {
             status,
@@ -136,34 +167,60 @@ pub fn parse(data: &[u8]) -> Result<Message, ParseError> {
             body,
         };
         check_common(&resp.headers)?;
-        Ok(Message::Response(resp))
-    } else {
-        let (method, uri, version_ok) = parse_request_line(&start)?;
-        let req = Request {
-            method,
-            uri,
-            headers,
-            body,
-        };
-        let problem = if version_ok {
-            check_common(&req.headers)
-                .and_then(|_| check_request(&req))
-                .err()
-        } else {
-            Some(ParseError {
-                reason: "SIP version not supported".into(),
-                status: 505,
-                partial: None,
-            })
-        };
-        match problem {
-            None => Ok(Message::Request(req)),
-            Some(mut e) => {
-                e.partial = Some(Box::new(req));
-                Err(e)
-            }
+        return Ok(Message::Response(resp));
+    }
+    let (method, uri, problem) = match parse_request_line(&start) {
+        Ok((method, uri, true)) => (method, uri, problem),
+        Ok((method, uri, false)) => (method, uri, Some(version_error())),
+        Err(e) => match salvage_request_line(&start) {
+            Some((method, uri)) => (method, uri, Some(e)),
+            None => return Err(e),
+        },
+    };
+    let req = Request {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    let problem = problem.or_else(|| {
+        check_common(&req.headers)
+            .and_then(|_| check_request(&req))
+            .err()
+    });
+    match problem {
+        None => Ok(Message::Request(req)),
+        Some(mut e) => {
+            e.partial = Some(Box::new(req));
+            Err(e)
         }
     }
+}
+
+fn version_error() -> ParseError {
+    ParseError {
+        reason: "SIP version not supported".into(),
+        status: 505,
+        partial: None,
+    }
+}
+
+/// Reads a request line that broke the grammar only in its spacing or its Request-URI
+/// (RFC 4475 ltgtruri, lwsruri, lwsstart, trws), so that the request can still be
+/// answered with a 400. `None` when even the method or the URI cannot be made out.
+fn salvage_request_line(line: &str) -> Option<(Method, Uri)> {
+    let mut words = line.split_whitespace();
+    let method = Method::from_token(words.next()?)?;
+    let mut rest: Vec<&str> = words.collect();
+    if !rest.pop()?.starts_with("SIP/") || rest.is_empty() {
+        return None;
+    }
+    let joined = rest.concat();
+    let inner = joined
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(&joined);
+    Some((method, Uri::parse(inner).ok()?))
 }
 
 /// Splits the header section into logical lines, joining folded continuation lines.
@@ -197,14 +254,19 @@ fn parse_header_line(line: &str, headers: &mut Headers) -> Result<(), ParseError
     let name = canonical_name(name);
     let value = line[colon + 1..].trim();
     if LIST_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(&name)) && value != "*" {
-        for part in split_outside_quotes(value, b',') {
-            let part = part.trim();
-            if part.is_empty() {
-                return Err(err(format!("empty element in {name}")));
-            }
+        let parts = split_outside_quotes(value, b',');
+        if parts.iter().any(|p| p.trim().is_empty()) {
+            // Kept whole, as received, so that a 400 can still copy it (RFC 4475 badinv01).
             headers.0.push(Header {
                 name: name.clone(),
-                value: part.to_string(),
+                value: value.to_string(),
+            });
+            return Err(err(format!("empty element in {name}")));
+        }
+        for part in parts {
+            headers.0.push(Header {
+                name: name.clone(),
+                value: part.trim().to_string(),
             });
         }
     } else {
@@ -317,11 +379,20 @@ fn check_request(req: &Request) -> Result<(), ParseError> {
     let h = &req.headers;
     if let Some(cseq) = h.get("CSeq").and_then(|c| CSeq::parse(c).ok()) {
         if cseq.method != req.method {
-            return Err(err(format!(
+            let mut e = err(format!(
                 "CSeq method {} does not match {}",
                 cseq.method, req.method
-            )));
+            ));
+            // RFC 4475 3.1.2.18: 501 for a method we do not know ages better than 400.
+            if matches!(req.method, Method::Extension(_)) {
+                e.status = 501;
+            }
+            return Err(e);
         }
+    }
+    if matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips) && req.uri.headers.is_some() {
+        // RFC 3261 19.1.1: headers are not allowed in a Request-URI (RFC 4475 escruri).
+        return Err(err("Request-URI carries headers"));
     }
     if let Some(mf) = h.get("Max-Forwards") {
         if mf.parse::<u8>().is_err() {

@@ -141,3 +141,126 @@ fn unquoted_display_name_with_comma_is_rejected() {
     assert!(NameAddr::parse("\"Bell, Alexander\" <sip:a.g.bell@example.com>;tag=43").is_ok());
     assert!(NameAddr::parse("sip:user@example.com?Route=%3Csip:x%3E").is_err());
 }
+
+#[test]
+fn unescape_expands_once_and_keeps_bad_escapes() {
+    assert_eq!(unescape("a%41%2541").as_ref(), b"aA%41");
+    assert_eq!(unescape("null-%00-x").as_ref(), b"null-\0-x");
+    assert_eq!(unescape("%ZK%4").as_ref(), b"%ZK%4");
+    assert!(matches!(unescape("plain"), std::borrow::Cow::Borrowed(_)));
+}
+
+#[test]
+fn display_name_loses_quotes_and_quoted_pairs() {
+    let na = NameAddr::parse(r#""A \"B\" \\ C" <sip:a@b>"#).unwrap();
+    assert_eq!(na.display_unquoted().as_deref(), Some(r#"A "B" \ C"#));
+    let na = NameAddr::parse("Alice Smith <sip:a@b>").unwrap();
+    assert_eq!(na.display_unquoted().as_deref(), Some("Alice Smith"));
+    assert_eq!(
+        NameAddr::parse("<sip:a@b>").unwrap().display_unquoted(),
+        None
+    );
+}
+
+#[test]
+fn bare_magic_cookie_is_not_an_rfc3261_branch() {
+    let via = |b: &str| Via::parse(&format!("SIP/2.0/UDP h;branch={b}")).unwrap();
+    assert!(via("z9hG4bK1").has_rfc3261_branch());
+    assert!(!via("z9hG4bK").has_rfc3261_branch());
+    assert!(!via("abc").has_rfc3261_branch());
+    assert!(!Via::parse("SIP/2.0/UDP h").unwrap().has_rfc3261_branch());
+}
+
+#[test]
+fn list_items_span_fields_and_respect_quotes() {
+    let mut h = Headers::default();
+    h.push("Require", "100rel, timer");
+    h.push("Require", " replaces ,");
+    h.push("Accept", "a/b;q=\"x,y\", c/d");
+    assert_eq!(
+        h.items("require").collect::<Vec<_>>(),
+        ["100rel", "timer", "replaces"]
+    );
+    assert_eq!(
+        h.items("Accept").collect::<Vec<_>>(),
+        ["a/b;q=\"x,y\"", "c/d"]
+    );
+}
+
+#[test]
+fn name_addr_refuses_spaces_inside_brackets_and_junk_after_them() {
+    assert!(NameAddr::parse("\"W\" < sip:t@example.org >").is_err());
+    assert!(NameAddr::parse("<sip:t@example.org> junk").is_err());
+    let na = NameAddr::parse("\"W\"   <sip:t@example.org>  ; tag = 1").unwrap();
+    assert_eq!(na.tag(), Some("1"));
+}
+
+#[test]
+fn malformed_request_line_still_yields_an_answerable_request() {
+    for line in [
+        "INVITE <sip:1002@127.0.0.1> SIP/2.0",
+        "INVITE  sip:1002@127.0.0.1  SIP/2.0",
+        "INVITE sip:1002@127.0.0.1 SIP/2.0  ",
+    ] {
+        let text = INVITE.replacen("INVITE sip:1002@127.0.0.1 SIP/2.0", line, 1);
+        let e = parse(text.as_bytes()).unwrap_err();
+        assert_eq!(e.status, 400, "{line}");
+        let partial = e.partial.expect(line);
+        assert_eq!(
+            partial.uri,
+            Uri::sip(Some("1002"), "127.0.0.1", None),
+            "{line}"
+        );
+    }
+    let text = INVITE.replacen("sip:1002@127.0.0.1 SIP/2.0", "not a request", 1);
+    assert!(parse(text.as_bytes()).unwrap_err().partial.is_none());
+}
+
+#[test]
+fn bad_header_keeps_the_rest_of_the_request_for_the_answer() {
+    let text = INVITE.replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nno colon here\r\n",
+    );
+    let e = parse(text.as_bytes()).unwrap_err();
+    assert_eq!(e.status, 400);
+    let partial = e.partial.unwrap();
+    assert_eq!(partial.call_id(), Some("call-1@127.0.0.1"));
+    assert_eq!(partial.cseq().unwrap().seq, 1);
+}
+
+#[test]
+fn headers_in_a_sip_request_uri_are_rejected() {
+    let text = INVITE.replacen("sip:1002@127.0.0.1", "sip:1002@127.0.0.1?Route=x", 1);
+    let e = parse(text.as_bytes()).unwrap_err();
+    assert_eq!(e.status, 400);
+    assert!(e.partial.is_some());
+}
+
+#[test]
+fn unknown_method_with_other_cseq_asks_for_501() {
+    let text = INVITE.replacen("INVITE sip", "FROB sip", 1);
+    assert_eq!(parse(text.as_bytes()).unwrap_err().status, 501);
+}
+
+#[test]
+fn printing_keeps_content_length_where_it_was() {
+    let r = request(&INVITE.replace("l: 5\r\n", "").replace("c: ", "l: 5\r\nc: "));
+    let text = String::from_utf8(r.to_bytes()).unwrap();
+    let cl = text.find("Content-Length: 5\r\n").unwrap();
+    assert!(cl < text.find("Content-Type").unwrap());
+    assert_eq!(text.matches("Content-Length").count(), 1);
+}
+
+#[test]
+fn stream_framing_refuses_two_or_signed_content_lengths() {
+    let two = INVITE.replace("l: 5\r\n", "l: 5\r\nContent-Length: 5\r\n");
+    assert!(matches!(frame(two.as_bytes(), 65535), Framing::Invalid(_)));
+    let plus = INVITE.replace("l: 5", "l: +5");
+    assert!(matches!(frame(plus.as_bytes(), 65535), Framing::Invalid(_)));
+    let folded = INVITE.replace("l: 5", "l:\r\n 5");
+    assert_eq!(
+        frame(folded.as_bytes(), 65535),
+        Framing::Complete(folded.len())
+    );
+}

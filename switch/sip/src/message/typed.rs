@@ -3,6 +3,7 @@
 
 use super::uri::{split_host_port, Host, Uri};
 use super::Method;
+use std::borrow::Cow;
 use std::fmt;
 
 /// An ordered `;name[=value]` parameter list. Names compare case-insensitively.
@@ -145,9 +146,7 @@ impl Via {
                 *slot = rest[..slash].trim();
                 rest = rest[slash + 1..].trim_start();
             } else {
-                let end = rest
-                    .find([' ', '\t'])
-                    .ok_or("Via: missing sent-by")?;
+                let end = rest.find([' ', '\t']).ok_or("Via: missing sent-by")?;
                 *slot = &rest[..end];
                 rest = rest[end..].trim_start();
             }
@@ -179,6 +178,15 @@ impl Via {
     /// The branch parameter.
     pub fn branch(&self) -> Option<&str> {
         self.params.get("branch").flatten()
+    }
+
+    /// True when the branch is an RFC 3261 transaction id: the magic cookie `z9hG4bK`
+    /// followed by at least one character. A bare cookie (RFC 4475 badbranch) identifies
+    /// nothing, so such a request is matched the RFC 2543 way (RFC 3261 17.2.3).
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch()
+            .and_then(|b| b.strip_prefix("z9hG4bK"))
+            .is_some_and(|id| !id.is_empty())
     }
 }
 
@@ -234,8 +242,17 @@ impl NameAddr {
         };
         if let Some(inner) = after_display.strip_prefix('<') {
             let gt = inner.find('>').ok_or("missing '>'")?;
-            let uri = Uri::parse(&inner[..gt]).map_err(|e| e.to_string())?;
-            let params = Params::parse_list(&inner[gt + 1..])?;
+            let addr = &inner[..gt];
+            // LAQUOT/RAQUOT allow whitespace outside the brackets only (RFC 4475 badaspec).
+            if addr.trim() != addr {
+                return Err(format!("whitespace inside '<{addr}>'"));
+            }
+            let uri = Uri::parse(addr).map_err(|e| e.to_string())?;
+            let rest = inner[gt + 1..].trim_start();
+            if !rest.is_empty() && !rest.starts_with(';') {
+                return Err(format!("junk after '>': {rest:?}"));
+            }
+            let params = Params::parse_list(rest)?;
             Ok(NameAddr {
                 display,
                 uri,
@@ -265,6 +282,27 @@ impl NameAddr {
     /// The tag parameter.
     pub fn tag(&self) -> Option<&str> {
         self.params.get("tag").flatten()
+    }
+
+    /// The display name as text: a quoted string loses its quotes and its quoted-pairs
+    /// (`\"` becomes `"`), a run of tokens is returned as written.
+    pub fn display_unquoted(&self) -> Option<Cow<'_, str>> {
+        let d = self.display.as_deref()?;
+        let Some(inner) = d.strip_prefix('"').and_then(|d| d.strip_suffix('"')) else {
+            return Some(Cow::Borrowed(d));
+        };
+        if !inner.contains('\\') {
+            return Some(Cow::Borrowed(inner));
+        }
+        let mut out = String::with_capacity(inner.len());
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.extend(chars.next()),
+                c => out.push(c),
+            }
+        }
+        Some(Cow::Owned(out))
     }
 }
 

@@ -1,6 +1,7 @@
 //! SIP, SIPS and tel URIs (RFC 3261 section 19.1, RFC 3966); other schemes kept opaque.
 
 use super::typed::Params;
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -141,6 +142,13 @@ impl Uri {
         }
     }
 
+    /// The user part with `%HH` escapes undone (RFC 3261 19.1.4 compares users this way).
+    /// Bytes, not a string: an escaped NUL is a legal, significant part of a user
+    /// (RFC 4475 escnull), and the result need not be UTF-8.
+    pub fn user_unescaped(&self) -> Option<Cow<'_, [u8]>> {
+        self.user.as_deref().map(unescape)
+    }
+
     /// The URI's transport parameter, lower-cased.
     pub fn transport(&self) -> Option<String> {
         self.params
@@ -184,6 +192,35 @@ fn parse_sip(scheme: Scheme, rest: &str) -> Result<Uri, UriError> {
         headers,
         opaque: None,
     })
+}
+
+/// Undoes `%HH` escapes once (never recursively: `%2541` gives `%41`, RFC 4475 esc01).
+/// A `%` not followed by two hex digits is kept as it is. Borrows when there is no `%`.
+pub fn unescape(s: &str) -> Cow<'_, [u8]> {
+    let bytes = s.as_bytes();
+    if !bytes.contains(&b'%') {
+        return Cow::Borrowed(bytes);
+    }
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
+            _ => None,
+        };
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Splits `x;a=b;c` into `x` and `;a=b;c`.
