@@ -98,8 +98,8 @@ impl Net {
                 break;
             }
             self.layer.handle_timeout(t);
-            let n = self.sent().len();
-            times.extend(std::iter::repeat(self.ms(t)).take(n));
+            let ms = self.ms(t);
+            times.extend(self.sent().iter().map(|_| ms));
         }
         times
     }

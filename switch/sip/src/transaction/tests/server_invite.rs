@@ -1,6 +1,7 @@
 //! Server INVITE transactions: 100 Trying, retransmissions, Timers G, H, I, L, the ACK of
 //! a non-2xx absorbed and the ACK of a 2xx passed up.
 
+use super::super::TxError;
 use super::*;
 
 fn invite(net: &mut Net, branch: &str) -> (TxId, Request) {
@@ -228,5 +229,3 @@ fn responses_after_the_final_are_refused() {
         Err(TxError::UnknownTransaction)
     );
 }
-
-use super::super::TxError;
