@@ -10,17 +10,18 @@
 //! | 2  | send_request   | method: u8, peer: u8                        |
 //! | 3  | send_response  | server tx index: u8, status: u16 LE         |
 //! | 4  | cancel         | client tx index: u8                         |
-//! | 5  | answer ours    | sent request index: u8, status: u16 LE      |
+//! | 5  | answer ours    | client tx index: u8, status: u16 LE         |
 //! | 6  | transport err  | peer: u8                                    |
 //! | 7  | next timeout   | (none: jump to poll_timeout and fire)       |
 //!
-//! "answer ours" builds a response to one of the last requests the layer sent and feeds it
-//! back, which is how a script reaches the client state machines (our branches are random).
+//! "answer ours" builds a response to the request of one of our client transactions and
+//! feeds it back from the peer it went to, which is how a script reaches the client state
+//! machines (our branches are random).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
-use switch_sip::message::{parse, Message, Method, Request, Uri};
+use switch_sip::message::{Method, Request, Uri};
 use switch_sip::transaction::{Peer, TransactionLayer, Transport, TxConfig, TxEvent, TxId};
 
 struct Script<'a>(&'a [u8]);
@@ -88,8 +89,7 @@ fuzz_target!(|data: &[u8]| {
     let t0 = Instant::now();
     let mut now = t0;
     let mut servers: Vec<TxId> = Vec::new();
-    let mut clients: Vec<TxId> = Vec::new();
-    let mut sent: Vec<(Peer, Request)> = Vec::new();
+    let mut clients: Vec<(TxId, Peer)> = Vec::new();
     let mut s = Script(data);
     while let Some(op) = s.u8() {
         match op % 8 {
@@ -115,7 +115,8 @@ fuzz_target!(|data: &[u8]| {
                     2 => Method::Bye,
                     _ => Method::Ack,
                 };
-                clients.push(layer.send_request(now, tu_request(method), peer(p)));
+                let to = peer(p);
+                clients.push((layer.send_request(now, tu_request(method), to), to));
             }
             3 => {
                 let (Some(i), Some(status)) = (s.u8(), s.u16()) else {
@@ -129,9 +130,9 @@ fuzz_target!(|data: &[u8]| {
             }
             4 => {
                 let Some(i) = s.u8() else { break };
-                if let Some(tx) = pick(&clients, i) {
+                if let Some((tx, to)) = pick(&clients, i) {
                     if let Some(c) = layer.cancel(now, tx) {
-                        clients.push(c);
+                        clients.push((c, to));
                     }
                 }
             }
@@ -139,11 +140,14 @@ fuzz_target!(|data: &[u8]| {
                 let (Some(i), Some(status)) = (s.u8(), s.u16()) else {
                     break;
                 };
-                if !sent.is_empty() {
-                    let (p, r) = &sent[usize::from(i) % sent.len()];
+                if let Some((tx, to)) = pick(&clients, i) {
                     let status = 100 + status % 600;
-                    let bytes = r.response(status, Some("far")).to_bytes();
-                    layer.handle_datagram(now, &bytes, *p);
+                    if let Some(r) = layer
+                        .request_of(tx)
+                        .map(|r| r.response(status, Some("far")))
+                    {
+                        layer.handle_datagram(now, &r.to_bytes(), to);
+                    }
                 }
             }
             6 => {
@@ -157,14 +161,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        while let Some(t) = layer.poll_transmit() {
-            if let Ok(Message::Request(r)) = parse(&t.data) {
-                if sent.len() == 16 {
-                    sent.remove(0);
-                }
-                sent.push((t.peer, r));
-            }
-        }
+        while layer.poll_transmit().is_some() {}
         while let Some(e) = layer.poll_event() {
             if let TxEvent::Request { tx, .. } = e {
                 servers.push(tx);
@@ -180,6 +177,7 @@ fuzz_target!(|data: &[u8]| {
             Some(t) => layer.handle_timeout(t),
             None => break,
         }
+        while layer.poll_transmit().is_some() {}
     }
     assert!(layer.poll_timeout().is_none(), "timers keep re-arming");
 });

@@ -48,14 +48,18 @@ pub enum Transport {
 /// connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Peer {
+    /// The transport of the message.
     pub transport: Transport,
+    /// The far end's address: the source of what came in, the destination of what goes out.
     pub addr: SocketAddr,
 }
 
 /// A message to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
+    /// Where to send it.
     pub peer: Peer,
+    /// One whole message, ready for the wire.
     pub data: Vec<u8>,
 }
 
