@@ -205,6 +205,14 @@ impl Baresip {
         self.status
     }
 
+    /// Stops it now (SIGTERM, then SIGKILL after 5 s): it hangs up and unregisters.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        if let Some(mut c) = self.child.take() {
+            self.status = process::terminate(&mut c, Duration::from_secs(5));
+        }
+        self.status
+    }
+
     /// The sndfile dumps of received (decoded) audio, `snd/*-dec.wav`.
     pub fn decoded_wavs(&self) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(self.dir.join("snd"))
@@ -221,9 +229,7 @@ impl Baresip {
 
 impl Drop for Baresip {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            process::terminate(&mut c, Duration::from_secs(5));
-        }
+        self.stop();
         if std::thread::panicking() {
             eprintln!(
                 "---- baresip {} log, last 80 lines ----\n{}\n----",

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ const KILL_MARGIN: Duration = Duration::from_secs(10);
 /// folder.
 #[derive(Debug, Clone)]
 pub struct Sipp {
-    scenario: String,
+    scenario: PathBuf,
     target: Option<SocketAddr>,
     local_port: Option<u16>,
     media_port: Option<u16>,
@@ -64,8 +64,13 @@ pub struct SippProcess {
 impl Sipp {
     /// A run of `tests/sipp/<scenario>`: one call (`-m 1`), 30 s timeout.
     pub fn new(scenario: &str) -> Sipp {
+        Sipp::from_path(&scenario_path(scenario))
+    }
+
+    /// A run of the scenario file at `path` (e.g. one a test generated).
+    pub fn from_path(path: &Path) -> Sipp {
         Sipp {
-            scenario: scenario.to_string(),
+            scenario: path.to_path_buf(),
             target: None,
             local_port: None,
             media_port: None,
@@ -79,10 +84,10 @@ impl Sipp {
         }
     }
 
-    /// Registers `user` (password 1234) from a fresh port with `register.xml` and returns a
-    /// UAS run of `scenario` on that same port, where the switch now sends `user`'s calls.
-    /// Panics with SIPp's logs if the registration fails.
-    pub fn registered_uas(scenario: &str, switch: SocketAddr, user: &str) -> Sipp {
+    /// Registers `user` (password 1234, Expires 3600) at `switch` with `register.xml` from a
+    /// freshly reserved port and returns that port: a SIPp started later with
+    /// `.local_port(port)` gets `user`'s calls. Panics with SIPp's logs if it fails.
+    pub fn register(switch: SocketAddr, user: &str) -> u16 {
         let port = ports::reserve(1);
         Sipp::new("register.xml")
             .target(switch)
@@ -91,7 +96,20 @@ impl Sipp {
             .key("expires", 3600)
             .run()
             .assert_passed();
-        Sipp::new(scenario).local_port(port)
+        port
+    }
+
+    /// A caller: `scenario` sent to `switch` as `user` (password 1234) dialling `service`.
+    pub fn caller(scenario: &str, switch: SocketAddr, user: &str, service: &str) -> Sipp {
+        Sipp::new(scenario)
+            .target(switch)
+            .user(user, "1234")
+            .service(service)
+    }
+
+    /// [`Sipp::register`]s `user`, then returns a UAS run of `scenario` on that port.
+    pub fn registered_uas(scenario: &str, switch: SocketAddr, user: &str) -> Sipp {
+        Sipp::new(scenario).local_port(Sipp::register(switch, user))
     }
 
     /// Where to send (the switch); a UAS leaves it out.
@@ -163,14 +181,18 @@ impl Sipp {
 
     /// Starts in the background and returns once SIPp holds its SIP port.
     pub fn spawn(self) -> SippProcess {
-        let stem = self.scenario.trim_end_matches(".xml").to_string();
-        let dir = TestDir::new(&format!("sipp-{stem}"));
+        let name = self
+            .scenario
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = TestDir::new(&format!("sipp-{}", name.trim_end_matches(".xml")));
         let local_port = self.local_port.unwrap_or_else(|| ports::reserve(1));
         let media_port = self.media_port.unwrap_or_else(|| ports::reserve(4));
-        let file = scenario_path(&self.scenario);
+        let file = &self.scenario;
         assert!(file.is_file(), "no scenario {}", file.display());
         let mut cmd = Command::new("sipp");
-        cmd.arg("-sf").arg(&file);
+        cmd.arg("-sf").arg(file);
         cmd.args(["-i", "127.0.0.1", "-nostdin", "-timeout_error"]);
         cmd.arg("-p").arg(local_port.to_string());
         cmd.arg("-mp").arg(media_port.to_string());
@@ -213,7 +235,7 @@ impl Sipp {
             .unwrap_or_else(|e| panic!("cannot start sipp (is sip-tester installed?): {e}"));
         let mut p = SippProcess {
             child: Some(child),
-            scenario: self.scenario,
+            scenario: name,
             local_port,
             dir,
             kill_at: Instant::now() + self.timeout + KILL_MARGIN,

@@ -122,6 +122,12 @@ impl Switch {
         self.rtp
     }
 
+    /// Whether `addr` is one of this switch's RTP ports: media that reaches a test's sink
+    /// from such an address went through the switch (anchored), not around it.
+    pub fn is_rtp_source(&self, addr: SocketAddr) -> bool {
+        addr.ip() == Ipv4Addr::LOCALHOST && (self.rtp.0..=self.rtp.1).contains(&addr.port())
+    }
+
     /// The SQLite CDR database.
     pub fn cdr_path(&self) -> PathBuf {
         self.dir.join("cdr.sqlite")
