@@ -124,7 +124,8 @@ impl BaresipBuilder {
         let err = out.try_clone().expect("clone the log handle");
         let mut cmd = Command::new("baresip");
         cmd.arg("-f").arg(dir.path());
-        cmd.arg("-t").arg(self.quit_after.as_secs().max(1).to_string());
+        cmd.arg("-t")
+            .arg(self.quit_after.as_secs().max(1).to_string());
         if let Some(uri) = &self.dial {
             cmd.arg("-e").arg(format!("/dial {uri}"));
         }

@@ -22,7 +22,10 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 pub fn reserve(count: u16) -> u16 {
     let count = u32::from(count.max(1));
     let size = count + (count & 1);
-    assert!(size <= WINDOW, "a port block of {count} does not fit a window of {WINDOW}");
+    assert!(
+        size <= WINDOW,
+        "a port block of {count} does not fit a window of {WINDOW}"
+    );
     let base = FIRST + (std::process::id() % WINDOWS) * WINDOW;
     for _ in 0..(2 * WINDOW / size + 2) {
         let offset = NEXT.fetch_add(size, Ordering::Relaxed) % WINDOW;
@@ -34,7 +37,10 @@ pub fn reserve(count: u16) -> u16 {
             return start as u16;
         }
     }
-    panic!("no free block of {count} loopback ports in {base}-{}", base + WINDOW - 1);
+    panic!(
+        "no free block of {count} loopback ports in {base}-{}",
+        base + WINDOW - 1
+    );
 }
 
 /// True when both a UDP and a TCP socket can bind 127.0.0.1:`port` right now.

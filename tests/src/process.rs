@@ -116,7 +116,9 @@ pub fn peer_available(program: &str) -> bool {
         "{program} is not installed and FERROSWITCH_REQUIRE_PEERS is set \
          (install it: bash tests/run-all.sh does)"
     );
-    eprintln!("SKIPPED: {program} is not installed (set FERROSWITCH_REQUIRE_PEERS=1 to fail instead)");
+    eprintln!(
+        "SKIPPED: {program} is not installed (set FERROSWITCH_REQUIRE_PEERS=1 to fail instead)"
+    );
     false
 }
 
@@ -135,7 +137,9 @@ mod tests {
     #[test]
     fn wait_timeout_returns_the_exit_status() {
         let mut child = Command::new("true").spawn().unwrap();
-        assert!(wait_timeout(&mut child, Duration::from_secs(5)).unwrap().success());
+        assert!(wait_timeout(&mut child, Duration::from_secs(5))
+            .unwrap()
+            .success());
     }
 
     #[test]

@@ -219,7 +219,10 @@ impl RtpSource {
 
     /// Waits for the stream to finish; returns how many packets were sent.
     pub fn wait(mut self) -> u32 {
-        self.thread.take().map(|t| t.join().unwrap_or(0)).unwrap_or(0)
+        self.thread
+            .take()
+            .map(|t| t.join().unwrap_or(0))
+            .unwrap_or(0)
     }
 }
 

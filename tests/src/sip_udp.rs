@@ -179,8 +179,9 @@ mod tests {
 
     #[test]
     fn parses_a_status_line_and_headers() {
-        let r = SipResponse::parse(b"SIP/2.0 400 Bad Request\r\nCall-ID: x\r\ncseq: 1 OPTIONS\r\n\r\n")
-            .unwrap();
+        let r =
+            SipResponse::parse(b"SIP/2.0 400 Bad Request\r\nCall-ID: x\r\ncseq: 1 OPTIONS\r\n\r\n")
+                .unwrap();
         assert_eq!(r.status, 400);
         assert_eq!(r.reason, "Bad Request");
         assert_eq!(r.header("call-id"), Some("x"));

@@ -197,9 +197,14 @@ impl Sipp {
         cmd.arg("-p").arg(local_port.to_string());
         cmd.arg("-mp").arg(media_port.to_string());
         cmd.arg("-m").arg(self.calls.to_string());
-        cmd.arg("-timeout").arg(format!("{}s", self.timeout.as_secs().max(1)));
-        cmd.arg("-trace_err").arg("-error_file").arg(dir.join("errors.log"));
-        cmd.arg("-trace_msg").arg("-message_file").arg(dir.join("messages.log"));
+        cmd.arg("-timeout")
+            .arg(format!("{}s", self.timeout.as_secs().max(1)));
+        cmd.arg("-trace_err")
+            .arg("-error_file")
+            .arg(dir.join("errors.log"));
+        cmd.arg("-trace_msg")
+            .arg("-message_file")
+            .arg(dir.join("messages.log"));
         cmd.arg("-trace_stat").arg("-stf").arg(dir.join("stat.csv"));
         if let Some((user, password)) = &self.user {
             let csv = dir.join("users.csv");
@@ -337,7 +342,7 @@ pub fn parse_stats(csv: &str) -> (u64, u64) {
     let Some(header) = lines.next() else {
         return (0, 0);
     };
-    let Some(last) = lines.last() else {
+    let Some(last) = lines.next_back() else {
         return (0, 0);
     };
     let names: Vec<&str> = header.split(';').collect();

@@ -41,6 +41,8 @@ impl Switch {
     /// `sip.auth_algorithms=["MD5"]` because SIPp 3.6 gives up on a SHA-256 challenge that
     /// comes first and baresip 1.0 gives up when any challenge is SHA-256.
     pub fn start(overrides: &[(&str, &str)]) -> Switch {
+        // Resolved (and built) first: a build failure should not leave a scratch folder.
+        let mut cmd = command();
         let dir = TestDir::new("switch");
         let sip_port = ports::reserve(1);
         let rtp_start = ports::reserve(RTP_PORTS);
@@ -61,7 +63,6 @@ impl Switch {
         let log = dir.join("switch.log");
         let out = File::create(&log).expect("create the switch log");
         let err = out.try_clone().expect("clone the log handle");
-        let mut cmd = command();
         for (k, v) in &sets {
             cmd.arg("--set").arg(format!("{k}={v}"));
         }
@@ -221,7 +222,14 @@ fn find_or_build() -> Result<PathBuf, String> {
     let bin = target.join("debug").join("ferroswitch");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(&cargo)
-        .args(["build", "--quiet", "-p", "ferroswitch", "--bin", "ferroswitch"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "ferroswitch",
+            "--bin",
+            "ferroswitch",
+        ])
         .current_dir(repo_root())
         .stdin(Stdio::null())
         .output()
@@ -236,6 +244,9 @@ fn find_or_build() -> Result<PathBuf, String> {
     if bin.is_file() {
         Ok(bin)
     } else {
-        Err(format!("built ferroswitch but {} does not exist", bin.display()))
+        Err(format!(
+            "built ferroswitch but {} does not exist",
+            bin.display()
+        ))
     }
 }

@@ -109,7 +109,9 @@ pub fn parse(bytes: &[u8]) -> Result<Wav, String> {
             let (tag, channels, rate, bits) = format.ok_or("data chunk before fmt chunk")?;
             // 0xFFFE is WAVE_FORMAT_EXTENSIBLE, which libsndfile may write for PCM too.
             if !(tag == 1 || tag == 0xfffe) || bits != 16 {
-                return Err(format!("format {tag:#x} with {bits} bits is not 16-bit PCM"));
+                return Err(format!(
+                    "format {tag:#x} with {bits} bits is not 16-bit PCM"
+                ));
             }
             let end = if len == 0 || body + len > bytes.len() {
                 bytes.len()
@@ -199,7 +201,10 @@ mod tests {
         let path = dir.join("tone.wav");
         write_tone(&path, 1000.0, 1.0, 8000, 2).unwrap();
         let wav = read(&path).unwrap();
-        assert_eq!((wav.rate, wav.channels, wav.samples.len()), (8000, 2, 16000));
+        assert_eq!(
+            (wav.rate, wav.channels, wav.samples.len()),
+            (8000, 2, 16000)
+        );
         assert!((wav.seconds() - 1.0).abs() < 1e-9);
         assert_eq!(tone_blocks(&wav, 1000.0), (20, 20));
         assert_eq!(tone_blocks(&wav, 1500.0).0, 0);
@@ -209,7 +214,9 @@ mod tests {
     #[test]
     fn unfinished_data_length_reads_to_the_end() {
         let mut img = Vec::new();
-        img.extend_from_slice(b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0");
+        img.extend_from_slice(
+            b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x40\x1f\0\0\x80\x3e\0\0\x02\0\x10\0",
+        );
         img.extend_from_slice(b"data\0\0\0\0\x01\0\x02\0");
         let wav = parse(&img).unwrap();
         assert_eq!(wav.samples, vec![1, 2]);

@@ -55,7 +55,11 @@ fn baresip_call_through_the_switch_carries_each_sides_tone() {
         ("caller", &caller, CALLEE_HZ, CALLER_HZ),
     ] {
         let dumps = phone.decoded_wavs();
-        assert_eq!(dumps.len(), 1, "the {who} should have one decoded dump: {dumps:?}");
+        assert_eq!(
+            dumps.len(),
+            1,
+            "the {who} should have one decoded dump: {dumps:?}"
+        );
         let audio = wav::read(&dumps[0]).unwrap();
         let (heard, blocks) = tone_blocks(&audio, hears);
         assert!(

@@ -48,8 +48,14 @@ fn bad_set_value_exits_nonzero_naming_the_key() {
     let (code, stderr) = run(&dir, &["--conf", conf, "--set", "rtp.ports=30000-20000"]);
     assert_ne!(code, Some(0), "stderr:\n{stderr}");
     assert!(code.is_some(), "killed by a signal; stderr:\n{stderr}");
-    assert!(stderr.contains("rtp.ports"), "stderr does not name the key:\n{stderr}");
-    assert!(!dir.join("cdr.sqlite").exists(), "it started before failing");
+    assert!(
+        stderr.contains("rtp.ports"),
+        "stderr does not name the key:\n{stderr}"
+    );
+    assert!(
+        !dir.join("cdr.sqlite").exists(),
+        "it started before failing"
+    );
 }
 
 #[test]
@@ -80,7 +86,10 @@ fn bad_file_value_names_file_line_and_key() {
     let (code, stderr) = run(&dir, &["--conf", conf.to_str().unwrap()]);
     assert_ne!(code, Some(0), "stderr:\n{stderr}");
     let expected = format!("ferroswitch.toml:{}: sip.ring_timeout", line_no + 1);
-    assert!(stderr.contains(&expected), "expected {expected:?} in:\n{stderr}");
+    assert!(
+        stderr.contains(&expected),
+        "expected {expected:?} in:\n{stderr}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -70,7 +70,9 @@ const REGISTRAR: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// `replace` (from, to) applied.
 fn challenged(dir: &TestDir, uas: &str, replace: Option<(&str, &str)>) -> PathBuf {
     let text = std::fs::read_to_string(scenario_path(uas)).unwrap();
-    let at = text.find("  <recv request=\"INVITE\"").expect("a UAS scenario");
+    let at = text
+        .find("  <recv request=\"INVITE\"")
+        .expect("a UAS scenario");
     let mut spliced = format!("{}{CHALLENGE}{}", &text[..at], &text[at..]);
     if let Some((from, to)) = replace {
         spliced = spliced.replace(from, to);
@@ -96,8 +98,8 @@ fn uac_call_and_uas_answer_exchange_rtp_directly() {
     }
     let dir = TestDir::new("selftest-call");
     let (to_uas, to_uac) = (RtpSink::bind(), RtpSink::bind());
-    let uas = Sipp::from_path(&challenged(&dir, "uas_answer.xml", None))
-        .key("sinkport", to_uas.port());
+    let uas =
+        Sipp::from_path(&challenged(&dir, "uas_answer.xml", None)).key("sinkport", to_uas.port());
     let (uac, uas) = pair(uas, "uac_call.xml", |s| {
         s.key("sinkport", to_uac.port()).duration_ms(2000)
     });
@@ -137,7 +139,11 @@ fn busy_and_unavailable_reach_uac_expect_directly() {
         ("486 Busy Here", "uac_expect_486.xml"),
         ("480 Temporarily Unavailable", "uac_expect_480.xml"),
     ] {
-        let uas = Sipp::from_path(&challenged(&dir, "uas_busy.xml", Some(("486 Busy Here", status))));
+        let uas = Sipp::from_path(&challenged(
+            &dir,
+            "uas_busy.xml",
+            Some(("486 Busy Here", status)),
+        ));
         let (uac, uas) = pair(uas, uac, |s| s.key("sinkport", sink.port()));
         uac.assert_passed();
         uas.assert_passed();
@@ -163,7 +169,10 @@ fn register_scenarios_against_a_minimal_registrar() {
         return;
     }
     let dir = TestDir::new("selftest-register");
-    for (answer, scenario) in [("200 OK", "register.xml"), ("403 Forbidden", "register_badpass.xml")] {
+    for (answer, scenario) in [
+        ("200 OK", "register.xml"),
+        ("403 Forbidden", "register_badpass.xml"),
+    ] {
         let path = dir.join(&format!("registrar-{}.xml", &answer[..3]));
         std::fs::write(&path, REGISTRAR.replace("FINAL", answer)).unwrap();
         let port = ports::reserve(1);

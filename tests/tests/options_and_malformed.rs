@@ -12,7 +12,9 @@ const WAIT: Duration = Duration::from_secs(5);
 fn options_is_answered_200() {
     let sw = Switch::start(&[]);
     let c = SipUdp::bind();
-    let r = c.options(sw.sip_addr(), WAIT).expect("an answer to OPTIONS");
+    let r = c
+        .options(sw.sip_addr(), WAIT)
+        .expect("an answer to OPTIONS");
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
@@ -21,7 +23,12 @@ fn malformed_request_with_a_valid_via_gets_400() {
     let sw = Switch::start(&[]);
     let c = SipUdp::bind();
     let call_id = unique_call_id();
-    let text = c.request("OPTIONS", sw.sip_addr(), &call_id, &["this header line has no colon"]);
+    let text = c.request(
+        "OPTIONS",
+        sw.sip_addr(),
+        &call_id,
+        &["this header line has no colon"],
+    );
     c.send(sw.sip_addr(), &text);
     let got = c.recv_for_call(&call_id, WAIT);
     let r = got.last().expect("an answer to the malformed request");
@@ -49,7 +56,10 @@ fn garbage_is_dropped_and_options_still_answered() {
         c.send_bytes(sw.sip_addr(), g);
     }
     let call_id = unique_call_id();
-    c.send(sw.sip_addr(), &c.request("OPTIONS", sw.sip_addr(), &call_id, &[]));
+    c.send(
+        sw.sip_addr(),
+        &c.request("OPTIONS", sw.sip_addr(), &call_id, &[]),
+    );
     let got = c.recv_for_call(&call_id, WAIT);
     let last = got.last().expect("an answer to OPTIONS after the garbage");
     assert_eq!(last.header("Call-ID"), Some(call_id.as_str()));
