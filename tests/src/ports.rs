@@ -49,9 +49,21 @@ pub fn is_free(port: u16) -> bool {
         && TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
 
-/// True when some process holds the UDP port 127.0.0.1:`port` (a SIP peer has started).
+/// True when some process holds UDP port `port` (a SIP peer has started). Read from
+/// /proc/net/udp rather than by binding the port: a probe bind could make the peer's own
+/// bind fail at the wrong moment.
 pub fn udp_in_use(port: u16) -> bool {
-    UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err()
+    match std::fs::read_to_string("/proc/net/udp") {
+        Ok(table) => table.lines().skip(1).any(|l| {
+            // "  sl  local_address rem_address ...": local_address is HEXIP:HEXPORT.
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|a| a.split_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+                == Some(port)
+        }),
+        Err(_) => UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err(),
+    }
 }
 
 #[cfg(test)]
