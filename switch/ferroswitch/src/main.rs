@@ -41,8 +41,9 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--conf" => args.conf = it.next().ok_or("--conf needs a folder")?.into(),
             "--set" => {
                 let kv = it.next().ok_or("--set needs KEY=VALUE")?;
-                args.sets
-                    .push(parse_set(&kv).ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))?);
+                args.sets.push(
+                    parse_set(&kv).ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))?,
+                );
             }
             other => {
                 if let Some(kv) = other.strip_prefix("--set=") {
@@ -96,7 +97,10 @@ fn main() -> ExitCode {
             demo[0]
         );
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("ferroswitch: cannot start the runtime: {e}");
@@ -123,7 +127,10 @@ async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}

@@ -1,0 +1,576 @@
+//! A call: one task that owns an inbound leg (A), the outbound legs it rings (B) and the
+//! media relay between them. The SIP task routes every SIP event of the call's transactions
+//! and dialogs into its mailbox; the call answers through [`SipHandle`] commands.
+
+mod bridge;
+pub mod cause;
+pub mod leg;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use rand::Rng;
+use switch_sip::message::{Method, Request, Response};
+use switch_sip::sdp::SessionDescription;
+use switch_sip::transaction::{Peer, TxId};
+use tokio::sync::mpsc;
+
+use crate::cdr::{CdrRecord, Direction, Leg as CdrLeg};
+use crate::context::Context;
+use crate::media::{MediaEvent, Relay, RelayMode, Side};
+use crate::runtime::sip::SipCommand;
+use leg::{Dialog, LegState, OutLeg};
+
+/// The methods we accept, for Allow headers.
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REGISTER";
+
+/// Where the SIP task sends a call's events.
+pub type CallSender = mpsc::UnboundedSender<CallEvent>;
+
+/// What reaches a call's mailbox.
+#[derive(Debug)]
+pub enum CallEvent {
+    /// An in-dialog request (for either leg).
+    Request {
+        tx: TxId,
+        request: Request,
+        source: Peer,
+    },
+    /// An ACK for a 2xx we sent.
+    Ack { request: Request },
+    /// The caller cancelled its INVITE.
+    Cancel { tx: TxId },
+    /// A response to one of our requests.
+    Response { tx: TxId, response: Response },
+    /// A 2xx retransmission after our transaction ended: re-send the ACK.
+    StrayResponse { response: Response },
+    /// One of our requests got no answer.
+    Timeout { tx: TxId },
+    /// Our 2xx to the caller was never acknowledged.
+    NoAck { tx: TxId },
+    /// Hang up now (console, shutdown).
+    Hangup { cause: String },
+}
+
+/// A new call handed over by the SIP task.
+pub struct Inbound {
+    pub ctx: Arc<Context>,
+    pub invite: Request,
+    pub tx: TxId,
+    pub source: Peer,
+    /// The authenticated directory user, `None` for trusted sources.
+    pub user: Option<String>,
+    pub local_tag: String,
+    pub owner: CallSender,
+    pub inbox: mpsc::UnboundedReceiver<CallEvent>,
+}
+
+/// A random tag or branch-like token.
+pub fn new_tag() -> String {
+    format!("{:016x}", rand::thread_rng().gen::<u64>())
+}
+
+/// A random UUID (version 4) in the usual text form.
+pub fn new_uuid() -> String {
+    let b: [u8; 16] = rand::thread_rng().gen();
+    let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut s6 = b[6];
+    s6 = (s6 & 0x0f) | 0x40;
+    let mut s8 = b[8];
+    s8 = (s8 & 0x3f) | 0x80;
+    format!(
+        "{}-{}-{:02x}{:02x}-{:02x}{:02x}-{}",
+        h(0..4),
+        h(4..6),
+        s6,
+        b[7],
+        s8,
+        b[9],
+        h(10..16)
+    )
+}
+
+/// Why a call ends, with the Q.850 name.
+#[derive(Debug)]
+pub(crate) struct End {
+    pub cause: String,
+}
+
+impl End {
+    fn new(cause: &str) -> End {
+        End {
+            cause: cause.to_string(),
+        }
+    }
+}
+
+pub(crate) struct Call {
+    ctx: Arc<Context>,
+    uuid: String,
+    owner: CallSender,
+    inbox: mpsc::UnboundedReceiver<CallEvent>,
+    media_rx: mpsc::UnboundedReceiver<MediaEvent>,
+    media_tx: mpsc::UnboundedSender<MediaEvent>,
+    a: Dialog,
+    a_invite: Request,
+    a_tx: TxId,
+    a_state: LegState,
+    a_ringing_sent: bool,
+    a_early_sdp_sent: bool,
+    a_sdp: Option<SessionDescription>,
+    a_sdp_version: u64,
+    a_sess_id: u64,
+    relay: Option<Relay>,
+    a_port: u16,
+    b_port: Option<u16>,
+    b_sdp_version: u64,
+    b_sess_id: u64,
+    forks: Vec<OutLeg>,
+    winner: Option<usize>,
+    forwards: HashMap<TxId, bridge::Forward>,
+    vars: HashMap<String, String>,
+    start: SystemTime,
+    answer: Option<SystemTime>,
+    caller_id_name: String,
+    caller_id_number: String,
+    destination: String,
+    context: String,
+}
+
+/// Runs a call from its first INVITE to its CDR.
+pub async fn run(inb: Inbound) {
+    let ctx = inb.ctx.clone();
+    let uuid = new_uuid();
+    let contact = contact_for(&ctx, inb.source);
+    let a = Dialog::from_inbound(&inb.invite, &inb.local_tag, inb.source, contact);
+    let dir_user = inb
+        .user
+        .as_deref()
+        .and_then(|u| ctx.config.directory.user(u));
+    let from = inb.invite.from();
+    let (caller_id_name, caller_id_number) = match dir_user {
+        Some(u) => (u.caller_id_name.clone(), u.caller_id_number.clone()),
+        None => (
+            from.as_ref()
+                .and_then(|f| f.display.clone())
+                .map(|d| d.trim_matches('"').to_string())
+                .unwrap_or_default(),
+            from.as_ref()
+                .and_then(|f| f.uri.user.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let mut vars = HashMap::new();
+    if let Some(u) = dir_user {
+        for (k, v) in &u.variables {
+            vars.insert(k.clone(), v.clone());
+        }
+    }
+    let context = dir_user
+        .map(|u| u.context.clone())
+        .unwrap_or_else(|| "public".to_string());
+    let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let mut call = Call {
+        destination: inb.invite.uri.user.clone().unwrap_or_default(),
+        ctx: ctx.clone(),
+        uuid: uuid.clone(),
+        owner: inb.owner.clone(),
+        inbox: inb.inbox,
+        media_rx,
+        media_tx,
+        a,
+        a_tx: inb.tx,
+        a_invite: inb.invite,
+        a_state: LegState::Early,
+        a_ringing_sent: false,
+        a_early_sdp_sent: false,
+        a_sdp: None,
+        a_sdp_version: 1,
+        a_sess_id: rand::thread_rng().gen_range(1..1u64 << 40),
+        relay: None,
+        a_port: 0,
+        b_port: None,
+        b_sdp_version: 1,
+        b_sess_id: rand::thread_rng().gen_range(1..1u64 << 40),
+        forks: Vec::new(),
+        winner: None,
+        forwards: HashMap::new(),
+        vars,
+        start: SystemTime::now(),
+        answer: None,
+        caller_id_name,
+        caller_id_number,
+        context,
+    };
+    ctx.calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(uuid.clone(), inb.owner);
+    tracing::info!(
+        %uuid,
+        caller = %call.caller_id_number,
+        destination = %call.destination,
+        source = %inb.source.addr,
+        "new call"
+    );
+    let end = match call.setup_media().await {
+        Ok(()) => match call.execute().await {
+            Ok(()) => End::new("NORMAL_CLEARING"),
+            Err(e) => e,
+        },
+        Err(e) => e,
+    };
+    call.teardown(end).await;
+}
+
+/// Our Contact for a leg reached over `peer`'s transport.
+pub(crate) fn contact_for(ctx: &Context, peer: Peer) -> String {
+    match ctx.sip.local_addr(peer.transport) {
+        Some(addr) => match peer.transport {
+            switch_sip::transaction::Transport::Udp => format!("<sip:ferroswitch@{addr}>"),
+            switch_sip::transaction::Transport::Tcp => {
+                format!("<sip:ferroswitch@{addr};transport=tcp>")
+            }
+        },
+        None => "<sip:ferroswitch@127.0.0.1>".to_string(),
+    }
+}
+
+impl Call {
+    /// Parses the caller's offer and opens the A leg's RTP port and relay.
+    async fn setup_media(&mut self) -> Result<(), End> {
+        if !self.a_invite.body.is_empty() {
+            match SessionDescription::parse(&self.a_invite.body) {
+                Ok(sdp) if sdp.audio().is_some() => self.a_sdp = Some(sdp),
+                Ok(_) | Err(_) => {
+                    tracing::info!(uuid = %self.uuid, "offer without usable audio");
+                    return Err(End::new("INCOMPATIBLE_DESTINATION"));
+                }
+            }
+        }
+        let port = match self.ctx.ports.allocate().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(uuid = %self.uuid, error = %e, "no RTP port");
+                return Err(End::new("NORMAL_TEMPORARY_FAILURE"));
+            }
+        };
+        self.a_port = port.port();
+        let cfg = crate::media::RelayConfig {
+            timeout: self.ctx.config.rtp.timeout,
+            latch: self.ctx.latch_mode(),
+        };
+        let relay = crate::media::spawn_relay(port, cfg, self.media_tx.clone(), 0);
+        if let Some(sdp) = &self.a_sdp {
+            learn_sdp(&relay, Side::A, sdp, self.a.peer.addr.ip());
+        }
+        self.relay = Some(relay);
+        Ok(())
+    }
+
+    /// Runs the dialplan's actions for the destination.
+    async fn execute(&mut self) -> Result<(), End> {
+        let vars = self.vars.clone();
+        let actions = self
+            .ctx
+            .config
+            .dialplan
+            .route(&self.destination, &|k| vars.get(k).cloned());
+        let Some(actions) = actions else {
+            tracing::info!(uuid = %self.uuid, destination = %self.destination, "no route");
+            return Err(End::new("NO_ROUTE_DESTINATION"));
+        };
+        let mut last_failure: Option<String> = None;
+        for action in actions {
+            tracing::debug!(uuid = %self.uuid, app = %action.app, args = %action.args, "execute");
+            match action.app.as_str() {
+                "answer" => self.answer()?,
+                "echo" => {
+                    self.answer()?;
+                    if let Some(r) = &self.relay {
+                        r.set_mode(RelayMode::Echo);
+                    }
+                    self.park().await?;
+                }
+                "park" => self.park().await?,
+                "hangup" => {
+                    let cause = action.args.trim();
+                    return Err(End::new(if cause.is_empty() {
+                        "NORMAL_CLEARING"
+                    } else {
+                        cause
+                    }));
+                }
+                "sleep" => {
+                    let ms: u64 = action.args.trim().parse().unwrap_or(0);
+                    self.wait(Some(Instant::now() + std::time::Duration::from_millis(ms)))
+                        .await?;
+                }
+                "set" => {
+                    if let Some((k, v)) = action.args.split_once('=') {
+                        self.vars.insert(k.trim().to_string(), v.trim().to_string());
+                    }
+                }
+                "bridge" => match self.bridge(&action.args).await? {
+                    bridge::Outcome::Done(cause) => return Err(End::new(&cause)),
+                    bridge::Outcome::Failed(cause) => last_failure = Some(cause),
+                },
+                other => {
+                    tracing::warn!(uuid = %self.uuid, app = other, "application not available");
+                }
+            }
+        }
+        match last_failure {
+            Some(cause) => Err(End::new(&cause)),
+            None => Ok(()),
+        }
+    }
+
+    /// Answers the A leg with the relay's address, if not answered yet.
+    fn answer(&mut self) -> Result<(), End> {
+        if self.a_state != LegState::Early {
+            return Ok(());
+        }
+        let mut resp = self.a_invite.response(200, Some(self.a.local_tag()));
+        resp.headers.push("Contact", &self.a.contact);
+        resp.headers.push("Allow", ALLOW);
+        if let Some(mut sdp) = self.a_sdp.clone() {
+            self.a_sdp_version += 1;
+            sdp.rewrite_for_relay(
+                self.ctx.config.rtp.ip,
+                self.a_port,
+                Some((self.a_sess_id, self.a_sdp_version)),
+            );
+            resp.headers.push("Content-Type", "application/sdp");
+            resp.body = sdp.to_bytes();
+        }
+        self.respond(self.a_tx, resp);
+        self.a_state = LegState::Answered;
+        self.answer = Some(SystemTime::now());
+        Ok(())
+    }
+
+    /// Waits until the caller hangs up (or the media times out).
+    async fn park(&mut self) -> Result<(), End> {
+        loop {
+            self.wait(None).await?;
+        }
+    }
+
+    /// Waits for the deadline, handling the caller's in-dialog requests meanwhile.
+    /// Events that belong to B legs are ignored here (none are live outside a bridge).
+    async fn wait(&mut self, until: Option<Instant>) -> Result<(), End> {
+        loop {
+            match self.next_event(until).await? {
+                None => return Ok(()),
+                Some(ev) => self.background(ev)?,
+            }
+        }
+    }
+
+    /// The next mailbox event, or `None` at the deadline. Media timeouts end the call.
+    async fn next_event(&mut self, until: Option<Instant>) -> Result<Option<CallEvent>, End> {
+        let sleep = async {
+            match until {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = self.inbox.recv() => match ev {
+                Some(ev) => Ok(Some(ev)),
+                None => Err(End::new("SYSTEM_SHUTDOWN")),
+            },
+            Some(m) = self.media_rx.recv() => match m {
+                MediaEvent::Timeout { side, .. } => {
+                    tracing::info!(uuid = %self.uuid, ?side, "no RTP: media timeout");
+                    Err(End::new("MEDIA_TIMEOUT"))
+                }
+                #[allow(unreachable_patterns)]
+                _ => Ok(None),
+            },
+            _ = sleep => Ok(None),
+        }
+    }
+
+    /// Handles an event while no B leg is up: the caller's BYE, CANCEL, re-INVITE.
+    fn background(&mut self, ev: CallEvent) -> Result<(), End> {
+        match ev {
+            CallEvent::Cancel { .. } => Err(End::new("ORIGINATOR_CANCEL")),
+            CallEvent::Hangup { cause } => Err(End { cause }),
+            CallEvent::NoAck { tx } if tx == self.a_tx => Err(End::new("RECOVERY_ON_TIMER_EXPIRE")),
+            CallEvent::Request { tx, request, .. } => {
+                match request.method {
+                    Method::Bye => {
+                        let r = request.response(200, None);
+                        self.respond(tx, r);
+                        self.a_state = LegState::Ended;
+                        Err(End::new("NORMAL_CLEARING"))
+                    }
+                    Method::Invite | Method::Update => {
+                        // A re-offer while we terminate the media: answer it ourselves.
+                        let mut r = request.response(200, None);
+                        r.headers.push("Contact", &self.a.contact);
+                        if let Ok(sdp) = SessionDescription::parse(&request.body) {
+                            if let Some(relay) = &self.relay {
+                                learn_sdp(relay, Side::A, &sdp, self.a.peer.addr.ip());
+                            }
+                            let mut ans = sdp.clone();
+                            self.a_sdp_version += 1;
+                            ans.rewrite_for_relay(
+                                self.ctx.config.rtp.ip,
+                                self.a_port,
+                                Some((self.a_sess_id, self.a_sdp_version)),
+                            );
+                            r.headers.push("Content-Type", "application/sdp");
+                            r.body = ans.to_bytes();
+                            self.a_sdp = Some(sdp);
+                        }
+                        self.respond(tx, r);
+                        Ok(())
+                    }
+                    _ => {
+                        let r = request.response(200, None);
+                        self.respond(tx, r);
+                        Ok(())
+                    }
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn respond(&self, tx: TxId, response: Response) {
+        self.ctx.sip.send(SipCommand::Respond { tx, response });
+    }
+
+    /// Sends an in-dialog request on the A leg without waiting for its answer.
+    async fn send_a(&mut self, method: Method) {
+        let req = self.a.request(method);
+        let dest = self.a.peer;
+        let _ = self.ctx.sip.request(req, dest, self.owner.clone()).await;
+    }
+
+    /// Ends every leg that is still up, frees the media and writes the CDRs.
+    async fn teardown(mut self, end: End) {
+        let cause = end.cause;
+        match self.a_state {
+            LegState::Early => {
+                let status = cause::cause_to_sip(&cause);
+                let mut r = self.a_invite.response(status, Some(self.a.local_tag()));
+                if status == 503 || cause == "NORMAL_TEMPORARY_FAILURE" {
+                    r.headers
+                        .push("Reason", &format!("Q.850;cause=41;text=\"{cause}\""));
+                }
+                self.respond(self.a_tx, r);
+            }
+            LegState::Answered => self.send_a(Method::Bye).await,
+            LegState::Ended => {}
+        }
+        self.a_state = LegState::Ended;
+        self.end_forks(&cause).await;
+        let stats = match &self.relay {
+            Some(r) => {
+                let s = r.stats().await;
+                r.stop();
+                s
+            }
+            None => None,
+        };
+        let end_time = SystemTime::now();
+        let (pin, pout, bin, bout) = stats
+            .as_ref()
+            .map(|s| (s.a.packets_in, s.a.packets_out, s.a.bytes_in, s.a.bytes_out))
+            .unwrap_or_default();
+        self.ctx.cdr.write(CdrRecord {
+            uuid: self.uuid.clone(),
+            call_uuid: self.uuid.clone(),
+            leg: CdrLeg::A,
+            direction: Direction::Inbound,
+            sip_call_id: self.a.call_id.clone(),
+            caller_id_name: self.caller_id_name.clone(),
+            caller_id_number: self.caller_id_number.clone(),
+            destination_number: self.destination.clone(),
+            context: self.context.clone(),
+            start: self.start,
+            answer: self.answer,
+            end: end_time,
+            hangup_cause: cause.clone(),
+            remote_addr: self.a.peer.addr.to_string(),
+            rtp_packets_in: pin,
+            rtp_packets_out: pout,
+            rtp_bytes_in: bin,
+            rtp_bytes_out: bout,
+        });
+        for (i, f) in self.forks.iter().enumerate() {
+            let (pin, pout, bin, bout) = match (&stats, self.winner == Some(i)) {
+                (Some(s), true) => (s.b.packets_in, s.b.packets_out, s.b.bytes_in, s.b.bytes_out),
+                _ => (0, 0, 0, 0),
+            };
+            let leg_cause = match f.final_status {
+                Some(s) if s >= 300 => cause::sip_to_cause(s).to_string(),
+                _ => cause.clone(),
+            };
+            self.ctx.cdr.write(CdrRecord {
+                uuid: f.uuid.clone(),
+                call_uuid: self.uuid.clone(),
+                leg: CdrLeg::B,
+                direction: Direction::Outbound,
+                sip_call_id: f.dialog.call_id.clone(),
+                caller_id_name: self.caller_id_name.clone(),
+                caller_id_number: self.caller_id_number.clone(),
+                destination_number: f.destination.clone(),
+                context: self.context.clone(),
+                start: f.start,
+                answer: f.answer,
+                end: end_time,
+                hangup_cause: leg_cause,
+                remote_addr: f.dialog.peer.addr.to_string(),
+                rtp_packets_in: pin,
+                rtp_packets_out: pout,
+                rtp_bytes_in: bin,
+                rtp_bytes_out: bout,
+            });
+        }
+        self.ctx.sip.send(SipCommand::DialogGone {
+            call_id: self.a.call_id.clone(),
+            tag: self.a.local_tag().to_string(),
+        });
+        for f in &self.forks {
+            self.ctx.sip.send(SipCommand::DialogGone {
+                call_id: f.dialog.call_id.clone(),
+                tag: f.dialog.local_tag().to_string(),
+            });
+        }
+        self.ctx
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.uuid);
+        tracing::info!(uuid = %self.uuid, %cause, "call ended");
+    }
+}
+
+/// Tells the relay where a leg wants its media, and whether it is on hold.
+pub(crate) fn learn_sdp(
+    relay: &Relay,
+    side: Side,
+    sdp: &SessionDescription,
+    signalling_ip: IpAddr,
+) {
+    use switch_sip::sdp::Direction as D;
+    if let Some(dest) = sdp.rtp_destination() {
+        let behind_nat = dest.ip() != signalling_ip && !dest.ip().is_unspecified();
+        if !dest.ip().is_unspecified() && dest.port() != 0 {
+            relay.set_remote(side, dest, behind_nat);
+        }
+    }
+    // A side that only receives (or neither sends nor receives) sends no RTP to time out on.
+    let held = !matches!(sdp.direction(), D::SendRecv)
+        || sdp
+            .rtp_destination()
+            .is_some_and(|d: SocketAddr| d.ip().is_unspecified());
+    relay.set_hold(side, held);
+}

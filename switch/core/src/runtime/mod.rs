@@ -1,0 +1,86 @@
+//! The runtime edge: the only place that binds sockets and runs tasks.
+
+pub mod sip;
+mod tcp;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::call::CallEvent;
+use crate::cdr::CdrWriter;
+use crate::config::Config;
+use crate::context::Context;
+use crate::media::PortPool;
+use crate::registrar::Registrations;
+
+/// Why the switch could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("cannot bind SIP socket: {0}")]
+    Bind(std::io::Error),
+    #[error("cannot open the CDR database {path}: {message}")]
+    Cdr { path: String, message: String },
+}
+
+/// A running switch.
+pub struct Running {
+    pub ctx: Arc<Context>,
+    sip_task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds everything and starts the SIP task.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let cdr = CdrWriter::open(&config.cdr.path).map_err(|e| StartError::Cdr {
+        path: config.cdr.path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let (sip, sockets) = sip::bind(&config).await.map_err(StartError::Bind)?;
+    let ports = PortPool::new(config.rtp.ip, config.rtp.ports.clone());
+    let ctx = Arc::new(Context {
+        config,
+        registrations: Registrations::default(),
+        ports,
+        cdr,
+        calls: Default::default(),
+        sip,
+        started: Instant::now(),
+    });
+    let sip_task = tokio::spawn(sip::run(ctx.clone(), sockets));
+    if let Some(a) = ctx.sip.udp {
+        tracing::info!(addr = %a, "SIP listening on UDP");
+    }
+    if let Some(a) = ctx.sip.tcp {
+        tracing::info!(addr = %a, "SIP listening on TCP");
+    }
+    Ok(Running { ctx, sip_task })
+}
+
+impl Running {
+    /// Hangs up every call (BYE to answered legs), waits for them to finish, flushes CDRs.
+    pub async fn shutdown(self) {
+        let calls: Vec<_> = self
+            .ctx
+            .calls
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        if !calls.is_empty() {
+            tracing::info!(calls = calls.len(), "hanging up calls");
+        }
+        for c in calls {
+            let _ = c.send(CallEvent::Hangup {
+                cause: "SYSTEM_SHUTDOWN".into(),
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.ctx.call_count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the SIP task put the last BYEs on the wire.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.sip_task.abort();
+        self.ctx.cdr.flush();
+        tracing::info!("stopped");
+    }
+}
