@@ -10,17 +10,17 @@ use ferroswitch_tests::sipp::scenario_path;
 use ferroswitch_tests::wav::{self, tone_blocks};
 use ferroswitch_tests::{peer_available, ports, Baresip, RtpSink, Sipp, SippResult, TestDir};
 
-/// A 401 for the first INVITE, as the switch sends it; the UAC answers with credentials.
+/// A 407 for the first INVITE, as the switch sends it; the UAC answers with credentials.
 const CHALLENGE: &str = r#"  <recv request="INVITE" crlf="true"/>
   <send>
     <![CDATA[
-      SIP/2.0 401 Unauthorized
+      SIP/2.0 407 Proxy Authentication Required
       [last_Via:]
       [last_From:]
       [last_To:];tag=[pid]challenge[call_number]
       [last_Call-ID:]
       [last_CSeq:]
-      WWW-Authenticate: Digest realm="127.0.0.1", nonce="selftest", algorithm=MD5, qop="auth"
+      Proxy-Authenticate: Digest realm="127.0.0.1", nonce="selftest", algorithm=MD5, qop="auth"
       Content-Length: 0
 
     ]]>
