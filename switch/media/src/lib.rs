@@ -1,7 +1,19 @@
 //! Sans-IO media for ferroswitch.
 //!
 //! What it does: RTP packet checks and the relay's latching and inactivity decisions
-//! (later: codecs, jitter buffer, DTMF, tones, WAV). What it does not do: I/O. No sockets,
-//! no tokio, no clock of its own: time is passed in as `now`.
+//! ([`rtp`]); 20 ms frames of linear audio ([`frame`]); codecs ([`codec`]) and resampling
+//! ([`resample`]); the jitter buffer ([`jitter`]); DTMF ([`dtmf`]); tones ([`tone`]); WAV
+//! files ([`wav`]); RTCP reports ([`rtcp`]). What it does not do: I/O. No sockets, no tokio,
+//! no clock of its own: time is passed in as `now`.
 
+pub mod codec;
+pub mod dtmf;
+pub mod frame;
+pub mod jitter;
+pub mod resample;
+pub mod rtcp;
 pub mod rtp;
+pub mod tone;
+pub mod wav;
+
+pub use frame::{samples_per_frame, Frame, FRAME_MS, MAX_SAMPLES, RATES};
