@@ -54,16 +54,32 @@ pub fn is_free(port: u16) -> bool {
 /// bind fail at the wrong moment.
 pub fn udp_in_use(port: u16) -> bool {
     match std::fs::read_to_string("/proc/net/udp") {
-        Ok(table) => table.lines().skip(1).any(|l| {
-            // "  sl  local_address rem_address ...": local_address is HEXIP:HEXPORT.
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|a| a.split_once(':'))
-                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
-                == Some(port)
-        }),
+        Ok(table) => in_table(&table, port, None),
         Err(_) => UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err(),
     }
+}
+
+/// True when some process listens on TCP port `port`, read from /proc/net/tcp as
+/// [`udp_in_use`] does.
+pub fn tcp_listening(port: u16) -> bool {
+    match std::fs::read_to_string("/proc/net/tcp") {
+        // State 0A is LISTEN.
+        Ok(table) => in_table(&table, port, Some("0A")),
+        Err(_) => TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err(),
+    }
+}
+
+/// Whether a /proc/net/{udp,tcp} table has a socket on local `port` (in `state`, if given).
+fn in_table(table: &str, port: u16, state: Option<&str>) -> bool {
+    table.lines().skip(1).any(|l| {
+        // "  sl  local_address rem_address st ...": local_address is HEXIP:HEXPORT.
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        let local = cols
+            .get(1)
+            .and_then(|a| a.split_once(':'))
+            .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+        local == Some(port) && state.is_none_or(|s| cols.get(3) == Some(&s))
+    })
 }
 
 #[cfg(test)]

@@ -46,13 +46,19 @@ impl SipResponse {
 
     /// Value of the first header called `name` (case-insensitive; compact forms not mapped).
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers(name).into_iter().next()
+    }
+
+    /// Values of every header line called `name`, in order.
+    pub fn headers(&self, name: &str) -> Vec<&str> {
         self.text
             .lines()
             .skip(1)
             .take_while(|l| !l.is_empty())
             .filter_map(|l| l.split_once(':'))
-            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
+            .collect()
     }
 }
 

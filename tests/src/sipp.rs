@@ -30,6 +30,7 @@ pub struct Sipp {
     keys: Vec<(String, String)>,
     duration_ms: Option<u64>,
     extra: Vec<String>,
+    tcp: bool,
 }
 
 /// What a finished SIPp run left behind.
@@ -59,6 +60,17 @@ pub struct SippProcess {
     local_port: u16,
     dir: TestDir,
     kill_at: Instant,
+    /// What to wait for before a UAS counts as listening.
+    listen: Listen,
+}
+
+/// How [`SippProcess::wait_bound`] tells that SIPp is ready.
+#[derive(Clone, Copy, Debug)]
+enum Listen {
+    Udp,
+    Tcp,
+    /// A TCP client listens on nothing.
+    Nothing,
 }
 
 impl Sipp {
@@ -81,6 +93,7 @@ impl Sipp {
             keys: Vec::new(),
             duration_ms: None,
             extra: Vec::new(),
+            tcp: false,
         }
     }
 
@@ -168,6 +181,12 @@ impl Sipp {
         self
     }
 
+    /// SIP over TCP (`-t t1`: one connection) instead of UDP.
+    pub fn tcp(mut self) -> Self {
+        self.tcp = true;
+        self
+    }
+
     /// Any other SIPp argument.
     pub fn arg(mut self, a: &str) -> Self {
         self.extra.push(a.to_string());
@@ -225,6 +244,9 @@ impl Sipp {
         if let Some(ms) = self.duration_ms {
             cmd.arg("-d").arg(ms.to_string());
         }
+        if self.tcp {
+            cmd.args(["-t", "t1"]);
+        }
         cmd.args(&self.extra);
         if let Some(t) = self.target {
             cmd.arg(t.to_string());
@@ -244,6 +266,11 @@ impl Sipp {
             local_port,
             dir,
             kill_at: Instant::now() + self.timeout + KILL_MARGIN,
+            listen: match (self.tcp, self.target) {
+                (false, _) => Listen::Udp,
+                (true, None) => Listen::Tcp,
+                (true, Some(_)) => Listen::Nothing,
+            },
         };
         p.wait_bound();
         p
@@ -256,10 +283,17 @@ impl SippProcess {
         self.local_port
     }
 
-    /// Waits until SIPp holds its UDP port, so a UAS is listening before anyone calls it.
+    /// Waits until SIPp holds its UDP port (or listens on TCP, for a UAS over TCP), so a UAS
+    /// is listening before anyone calls it.
     fn wait_bound(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline && !ports::udp_in_use(self.local_port) {
+        let listen = self.listen;
+        let bound = |p: u16| match listen {
+            Listen::Udp => ports::udp_in_use(p),
+            Listen::Tcp => ports::tcp_listening(p),
+            Listen::Nothing => true,
+        };
+        while Instant::now() < deadline && !bound(self.local_port) {
             let exited = match self.child.as_mut() {
                 Some(c) => matches!(c.try_wait(), Ok(Some(_))),
                 None => true,
