@@ -7,10 +7,12 @@
 //! [`SessionDescription::rewrite_for_relay`] turns a peer's offer or answer into the one the
 //! switch sends on, with itself as the media address.
 
+mod negotiate;
 mod parse;
 mod relay;
 mod rtpmap;
 
+pub use negotiate::{negotiate, Format, LocalMedia, Negotiated, Preference};
 pub use relay::Direction;
 pub use rtpmap::{static_payload_type, RtpMap};
 
