@@ -1,6 +1,6 @@
 //! Configuration: TOML files in one folder, checked completely before the switch binds a socket.
 //!
-//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[acl]`, `[cdr]`, `[log]`). Every key
+//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[media]`, `[acl]`, `[cdr]`, `[log]`). Every key
 //!   has a default, so the file may be empty or missing. `--set KEY=VALUE` overrides apply here.
 //! - `<dir>/directory/*.toml`: users, all files merged (see [`Directory`]).
 //! - `<dir>/dialplan.toml`: routing rules (see [`Dialplan`]).
@@ -13,6 +13,7 @@ mod cidr;
 mod dialplan;
 mod directory;
 mod error;
+mod media;
 mod settings;
 mod source;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use cidr::{Cidr, CidrParseError};
 pub use dialplan::{Action, Dialplan, Rule, DIAL_ENDPOINTS, KNOWN_APPS};
 pub use directory::{Directory, User, DEMO_PASSWORD};
 pub use error::{ConfigError, ConfigErrorKind};
+pub use media::{DtmfMode, MediaConfig, Negotiation, CODECS};
 pub use settings::{
     AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
     ThrottleConfig, AUTH_ALGORITHMS, LOG_LEVELS,
@@ -55,6 +57,8 @@ pub struct Config {
     pub cdr: CdrConfig,
     /// `[log]`
     pub log: LogConfig,
+    /// `[media]`
+    pub media: MediaConfig,
     /// Users from `directory/*.toml`.
     pub directory: Directory,
     /// Rules from `dialplan.toml`.
@@ -83,6 +87,7 @@ impl Config {
             acl: settings.acl,
             cdr: settings.cdr,
             log: settings.log,
+            media: settings.media,
             directory: Directory::load(&dir.join(DIRECTORY_DIR))?,
             dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
         })

@@ -186,6 +186,7 @@ pub(crate) struct RawMain {
     acl: RawAcl,
     cdr: RawCdr,
     log: RawLog,
+    media: super::media::RawMedia,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -326,6 +327,7 @@ pub(crate) struct MainSettings {
     pub acl: AclConfig,
     pub cdr: CdrConfig,
     pub log: LogConfig,
+    pub media: super::media::MediaConfig,
 }
 
 impl RawMain {
@@ -335,6 +337,7 @@ impl RawMain {
         Ok(MainSettings {
             sip: self.sip.validate(&bad)?,
             rtp: self.rtp.validate(&bad)?,
+            media: self.media.validate(&bad)?,
             acl: AclConfig {
                 trusted: (self.acl.trusted.iter().enumerate())
                     .map(|(i, s)| {
