@@ -232,6 +232,30 @@ mod tests {
     }
 
     #[test]
+    fn no_decoder_panics_on_hostile_payloads() {
+        use crate::codec::testutil::garbage;
+        use crate::frame::Frame;
+        let mut pcm = vec![0i16; crate::codec::MAX_PACKET_SAMPLES];
+        for d in CodecDesc::ALL {
+            let mut dec = d.decoder("").expect("decoder");
+            let mut frame = Frame::silence(8000).expect("rate");
+            for len in (0..1500)
+                .step_by(37)
+                .chain([1, 2, 3, 159, 160, 161, 320, 1920, 6000])
+            {
+                let bytes = garbage(len as u64 * 31 + 7, len);
+                let _ = dec.payload_samples(&bytes);
+                let _ = dec.decode(&bytes, &mut frame);
+                let _ = dec.decode_samples(&bytes, &mut pcm);
+                let _ = dec.decode_samples(&bytes, &mut pcm[..7]);
+                let _ = dec.decode_fec(&bytes, &mut frame);
+                dec.conceal(&mut frame);
+                assert_eq!(frame.rate(), d.sample_rate(), "{d}");
+            }
+        }
+    }
+
+    #[test]
     fn every_codec_builds_both_coders() {
         for d in CodecDesc::ALL {
             let enc = d.encoder("").expect("encoder");

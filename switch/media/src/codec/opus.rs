@@ -271,7 +271,14 @@ impl Decoder for OpusDecoder {
             .map_err(opus_err("decode"))
     }
 
+    /// Decodes a 20 ms packet; a DTX payload (2 bytes or less) of any duration gives 20 ms of
+    /// silence.
     fn decode(&mut self, payload: &[u8], out: &mut Frame) -> Result<(), CodecError> {
+        if payload.len() <= 2 {
+            self.in_dtx = true;
+            out.clear(48000);
+            return Ok(());
+        }
         let samples = self.payload_samples(payload)?;
         if samples != FRAME {
             return Err(CodecError::NotOneFrame {

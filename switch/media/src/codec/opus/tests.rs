@@ -134,7 +134,8 @@ fn dtx_silence_is_silence_not_an_error() {
     frame.samples_mut().fill(1);
     dec.conceal(&mut frame);
     assert_eq!(frame.rms(), 0.0);
-    for p in [&[][..], &[0x78][..], &[0x78, 0x00][..]] {
+    // Empty, a 20 ms SILK TOC alone, a 10 ms CELT TOC and a padding byte, and junk.
+    for p in [&[][..], &[0x78][..], &[0xe0, 0x00][..], &[0xff, 0xff][..]] {
         frame.samples_mut().fill(1);
         dec.decode(p, &mut frame).expect("DTX payload");
         assert_eq!(frame.rms(), 0.0);
