@@ -171,7 +171,7 @@ fn calls(speech: &Speech) {
         );
         let per_second = us * 50.0;
         println!(
-            "{:<18} {:>13.1} {:>14.0} {:>11.2}% {:>14.0}",
+            "{:<18} {:>13.1} {:>14.0} {:>11.3}% {:>14.0}",
             name,
             us,
             per_second,
