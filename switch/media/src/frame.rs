@@ -81,6 +81,17 @@ impl Frame {
     }
 }
 
+impl Default for Frame {
+    /// 20 ms of silence at 8 kHz.
+    fn default() -> Frame {
+        Frame {
+            rate: 8000,
+            len: samples_per_frame(8000),
+            data: [0; MAX_SAMPLES],
+        }
+    }
+}
+
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Frame")

@@ -126,6 +126,8 @@ struct SideState {
     rtcp: Latch,
     rtcp_remote: RtcpRemote,
     stats: SideStats,
+    /// Overrides the mode's inactivity timing when set.
+    timed: Option<bool>,
 }
 
 impl RelayState {
@@ -139,6 +141,7 @@ impl RelayState {
             rtcp: Latch::new(latch),
             rtcp_remote: RtcpRemote::NextPort,
             stats: SideStats::default(),
+            timed: None,
         };
         Self {
             mode: RelayMode::Idle,
@@ -199,6 +202,7 @@ impl RelayState {
 
     /// Handles a datagram `buf` received from `from` on `side`'s `component` socket at `now`.
     /// Returns where to send the same bytes, or `None` to drop them (counted in the stats).
+    /// It is [`admit`](Self::admit) followed by [`route`](Self::route).
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -207,6 +211,21 @@ impl RelayState {
         from: SocketAddr,
         buf: &[u8],
     ) -> Option<Transmit> {
+        let packet = self.admit(now, side, component, from, buf)?;
+        self.route(side, matches!(packet, Packet::Rtcp(_)))
+    }
+
+    /// Checks and counts a datagram like [`handle_datagram`](Self::handle_datagram) but
+    /// does not route it: returns the packet when it is valid and from the accepted source
+    /// (latching on it as the mode says), `None` when it was dropped.
+    pub fn admit(
+        &mut self,
+        now: Instant,
+        side: Side,
+        component: Component,
+        from: SocketAddr,
+        buf: &[u8],
+    ) -> Option<Packet> {
         let s = &mut self.sides[side.index()];
         let packet = match classify(buf) {
             Ok(p) => p,
@@ -226,14 +245,19 @@ impl RelayState {
             s.stats.rejected += 1;
             return None;
         }
-        let rtcp = matches!(packet, Packet::Rtcp(_));
-        if rtcp {
+        if matches!(packet, Packet::Rtcp(_)) {
             s.stats.rtcp_in += 1;
         } else {
             s.stats.packets_in += 1;
             s.stats.bytes_in += buf.len() as u64;
             self.inactivity.on_packet(side, now);
         }
+        Some(packet)
+    }
+
+    /// Where the mode sends an admitted packet from `side` (RTCP when `rtcp`): the other
+    /// side, `side` itself in echo, or `None` (counted as unrouted).
+    pub fn route(&mut self, side: Side, rtcp: bool) -> Option<Transmit> {
         let route = self
             .target(side)
             .and_then(|target| self.destination(target, rtcp));
@@ -250,6 +274,30 @@ impl RelayState {
                 None
             }
         }
+    }
+
+    /// Where `side` receives RTP (or RTCP), for packets the driver makes itself: the latched
+    /// source, else the SDP address.
+    pub fn destination_of(&self, side: Side, rtcp: bool) -> Option<(Component, SocketAddr)> {
+        self.destination(side, rtcp).map(|(_, c, to)| (c, to))
+    }
+
+    /// Counts a packet the driver made itself and sent to `side` (`len` bytes).
+    pub fn record_generated(&mut self, side: Side, rtcp: bool, len: usize) {
+        let stats = &mut self.sides[side.index()].stats;
+        if rtcp {
+            stats.rtcp_out += 1;
+        } else {
+            stats.packets_out += 1;
+            stats.bytes_out += len as u64;
+        }
+    }
+
+    /// Times `side` for inactivity (`Some(true)`), never (`Some(false)`), or as the mode
+    /// says (`None`, the default): for a leg the switch answers itself.
+    pub fn set_timed(&mut self, side: Side, timed: Option<bool>, now: Instant) {
+        self.sides[side.index()].timed = timed;
+        self.rewatch(now);
     }
 
     /// Counts a [`Transmit`] the driver sent (`len` bytes).
@@ -321,7 +369,8 @@ impl RelayState {
             RelayMode::Bridge => (true, true),
         };
         for (side, on) in [(Side::A, a), (Side::B, b)] {
-            let on = on && self.sides[side.index()].attached;
+            let s = &self.sides[side.index()];
+            let on = s.timed.unwrap_or(on) && s.attached;
             self.inactivity.watch(side, on, now);
         }
     }

@@ -1,0 +1,303 @@
+//! What a leg hears instead of its peer: a playlist of sound samples, tones and silence,
+//! played 20 ms at a time at the leg's rate.
+
+use std::sync::Arc;
+
+use crate::frame::{samples_per_frame, Frame, RATES};
+use crate::resample::Resampler;
+use crate::tone::{Progress, ToneGenerator, ToneSpec};
+
+/// Decoded audio to play: mono samples at one of [`RATES`], shared between every channel
+/// playing the same prompt.
+#[derive(Clone, Debug)]
+pub struct Sound {
+    /// The samples.
+    pub samples: Arc<[i16]>,
+    /// Their rate.
+    pub rate: u32,
+}
+
+/// One item of a playlist.
+#[derive(Clone, Debug)]
+pub enum PlayItem {
+    /// A decoded sound file.
+    Sound(Sound),
+    /// A tone in tone_stream notation, played until it finishes (forever when it loops).
+    Tone(ToneSpec),
+    /// Silence of this many milliseconds.
+    Silence(u32),
+}
+
+/// A request to play: items in order, the whole list repeated `repeat` more times
+/// (`None`: forever, for music on hold).
+#[derive(Clone, Debug)]
+pub struct Play {
+    /// Given back in [`super::SessionEvent::PlayDone`].
+    pub id: u64,
+    /// The playlist.
+    pub items: Vec<PlayItem>,
+    /// Extra passes over the list after the first; `None` repeats forever.
+    pub repeat: Option<u32>,
+    /// Digits that stop the playback when the leg sends one (e.g. `"0123456789*#"`); empty
+    /// for none.
+    pub stop_on: String,
+    /// Skip this many milliseconds of the first item (FreeSWITCH's `file@@ms`).
+    pub start_ms: u32,
+}
+
+impl Play {
+    /// Plays `items` once, not interruptible.
+    pub fn once(id: u64, items: Vec<PlayItem>) -> Play {
+        Play {
+            id,
+            items,
+            repeat: Some(0),
+            stop_on: String::new(),
+            start_ms: 0,
+        }
+    }
+}
+
+/// Plays a [`Play`] into frames at one rate.
+pub(crate) struct Player {
+    play: Play,
+    rate: u32,
+    index: usize,
+    pass: u32,
+    current: Option<Current>,
+    /// Playback position of the whole request, for FreeSWITCH's `playback_ms`.
+    pub(crate) played_ms: u64,
+}
+
+enum Current {
+    Sound {
+        sound: Sound,
+        pos: usize,
+        resampler: Option<Resampler>,
+        scratch: Frame,
+    },
+    Tone(ToneGenerator),
+    Silence {
+        left_ms: u32,
+    },
+}
+
+impl Player {
+    /// A player for `play` at `rate`.
+    pub(crate) fn new(play: Play, rate: u32) -> Player {
+        let skip = play.start_ms;
+        let mut p = Player {
+            play,
+            rate,
+            index: 0,
+            pass: 0,
+            current: None,
+            played_ms: 0,
+        };
+        p.current = p.start(0);
+        if let Some(Current::Sound { sound, pos, .. }) = &mut p.current {
+            let skip = (u64::from(skip) * u64::from(sound.rate) / 1000) as usize;
+            *pos = skip.min(sound.samples.len());
+        }
+        p
+    }
+
+    /// Goes on at another rate (the leg's codec changed), from where it was.
+    pub(crate) fn retarget(&mut self, rate: u32) {
+        if rate == self.rate {
+            return;
+        }
+        self.rate = rate;
+        if let Some(Current::Sound {
+            sound, resampler, ..
+        }) = self.current.as_mut()
+        {
+            *resampler = if sound.rate == rate {
+                None
+            } else {
+                Resampler::new(sound.rate, rate).ok()
+            };
+        }
+        if let Some(Current::Tone(_)) = self.current {
+            self.current = self.start(self.index);
+        }
+    }
+
+    /// The request's id.
+    pub(crate) fn id(&self) -> u64 {
+        self.play.id
+    }
+
+    /// Whether `digit` ends this playback.
+    pub(crate) fn stops_on(&self, digit: char) -> bool {
+        self.play.stop_on.contains(digit)
+    }
+
+    /// Fills `out` (at the player's rate) with the next 20 ms; `false` once the list is done
+    /// (then `out` is silence).
+    pub(crate) fn fill(&mut self, out: &mut Frame) -> bool {
+        out.clear(self.rate);
+        // Items that produce nothing (empty sounds) are skipped, at most one pass's worth.
+        for _ in 0..=self.play.items.len() {
+            let Some(cur) = self.current.as_mut() else {
+                return false;
+            };
+            let (produced, done) = match cur {
+                Current::Sound {
+                    sound,
+                    pos,
+                    resampler,
+                    scratch,
+                } => fill_sound(sound, pos, resampler.as_mut(), scratch, out),
+                Current::Tone(g) => (true, g.fill(out) == Progress::Finished),
+                Current::Silence { left_ms } => {
+                    *left_ms = left_ms.saturating_sub(crate::FRAME_MS);
+                    (true, *left_ms == 0)
+                }
+            };
+            if done {
+                self.current = self.advance();
+            }
+            if produced {
+                self.played_ms += u64::from(crate::FRAME_MS);
+                return true;
+            }
+        }
+        false
+    }
+
+    fn advance(&mut self) -> Option<Current> {
+        self.index += 1;
+        if self.index >= self.play.items.len() {
+            match self.play.repeat {
+                Some(r) if self.pass >= r => return None,
+                _ => {
+                    self.pass += 1;
+                    self.index = 0;
+                }
+            }
+        }
+        self.start(self.index)
+    }
+
+    fn start(&self, index: usize) -> Option<Current> {
+        let item = self.play.items.get(index)?;
+        Some(match item {
+            PlayItem::Sound(s) => {
+                let resampler = if s.rate == self.rate {
+                    None
+                } else {
+                    Resampler::new(s.rate, self.rate).ok()
+                };
+                Current::Sound {
+                    sound: s.clone(),
+                    pos: 0,
+                    resampler,
+                    scratch: Frame::silence(s.rate).unwrap_or_default(),
+                }
+            }
+            PlayItem::Tone(spec) => match ToneGenerator::new(spec, self.rate) {
+                Ok(g) => Current::Tone(g),
+                Err(_) => Current::Silence { left_ms: 20 },
+            },
+            PlayItem::Silence(ms) => Current::Silence {
+                left_ms: (*ms).max(crate::FRAME_MS),
+            },
+        })
+    }
+}
+
+/// Copies the next 20 ms of `sound` into `out` (resampled when rates differ). Returns
+/// (whether any sample was taken, whether the sound is used up); a last partial frame is
+/// padded with silence, and a sound at a rate the switch does not run is skipped.
+fn fill_sound(
+    sound: &Sound,
+    pos: &mut usize,
+    resampler: Option<&mut Resampler>,
+    scratch: &mut Frame,
+    out: &mut Frame,
+) -> (bool, bool) {
+    if !RATES.contains(&sound.rate) || (sound.rate != out.rate() && resampler.is_none()) {
+        return (false, true);
+    }
+    let n = samples_per_frame(sound.rate);
+    let rest = sound.samples.get(*pos..).unwrap_or(&[]);
+    let take = rest.len().min(n);
+    match resampler {
+        None => out.samples_mut()[..take].copy_from_slice(&rest[..take]),
+        Some(r) => {
+            scratch.clear(sound.rate);
+            scratch.samples_mut()[..take].copy_from_slice(&rest[..take]);
+            if r.process(scratch, out).is_err() {
+                out.clear(out.rate());
+            }
+        }
+    }
+    *pos += take;
+    (take > 0, *pos >= sound.samples.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sound(rate: u32, ms: u32, value: i16) -> PlayItem {
+        let n = (rate / 1000 * ms) as usize;
+        PlayItem::Sound(Sound {
+            samples: vec![value; n].into(),
+            rate,
+        })
+    }
+
+    fn frames(p: &mut Player, max: usize) -> Vec<f64> {
+        let mut f = Frame::silence(p.rate).expect("rate");
+        let mut out = Vec::new();
+        while out.len() < max && p.fill(&mut f) {
+            out.push(f.rms());
+        }
+        out
+    }
+
+    #[test]
+    fn plays_items_in_order_then_stops() {
+        let play = Play::once(
+            1,
+            vec![
+                sound(8000, 60, 1000),
+                PlayItem::Silence(40),
+                sound(8000, 20, 2000),
+            ],
+        );
+        let mut p = Player::new(play, 8000);
+        let got = frames(&mut p, 100);
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert!(got[..3].iter().all(|&r| (r - 1000.0).abs() < 1.0));
+        assert_eq!(&got[3..5], &[0.0, 0.0]);
+        assert!((got[5] - 2000.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn repeats_and_forever() {
+        let mut play = Play::once(1, vec![sound(8000, 40, 500)]);
+        play.repeat = Some(2);
+        assert_eq!(frames(&mut Player::new(play.clone(), 8000), 100).len(), 6);
+        play.repeat = None;
+        assert_eq!(frames(&mut Player::new(play, 8000), 100).len(), 100);
+    }
+
+    #[test]
+    fn resamples_to_the_leg_rate_and_skips_the_start() {
+        let mut play = Play::once(2, vec![sound(8000, 100, 3000)]);
+        play.start_ms = 40;
+        let mut p = Player::new(play, 48000);
+        let got = frames(&mut p, 100);
+        assert_eq!(got.len(), 3, "60 ms left after skipping 40: {got:?}");
+        assert!(got[1] > 2500.0, "{got:?}");
+    }
+
+    #[test]
+    fn empty_list_finishes_at_once() {
+        let mut p = Player::new(Play::once(3, Vec::new()), 16000);
+        assert!(frames(&mut p, 10).is_empty());
+    }
+}
