@@ -71,11 +71,6 @@ impl std::ops::Add<Duration> for NtpTime {
     }
 }
 
-/// `d` in 32.32 fixed-point seconds.
-fn duration_to_ntp(d: Duration) -> u64 {
-    (d.as_secs() << 32).wrapping_add((u64::from(d.subsec_nanos()) << 32) / 1_000_000_000)
-}
-
 /// Why an RTCP packet could not be parsed or built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -117,6 +112,11 @@ pub enum RtcpError {
     /// Opaque contents that are not a whole number of 32-bit words (the caller's fault).
     #[error("cannot build RTCP: {0} is not a multiple of 4 bytes")]
     Unaligned(&'static str),
+}
+
+/// `d` in 32.32 fixed-point seconds.
+fn duration_to_ntp(d: Duration) -> u64 {
+    (d.as_secs() << 32).wrapping_add((u64::from(d.subsec_nanos()) << 32) / 1_000_000_000)
 }
 
 #[cfg(test)]

@@ -17,10 +17,11 @@ impl RtcpSchedule {
     /// The RFC 3550 minimum interval.
     pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
-    /// A stopped schedule with the given mean interval (at least 100 ms) and random seed.
+    /// A stopped schedule with the given mean interval (held to 100 ms - 1 hour) and random
+    /// seed.
     pub fn new(interval: Duration, seed: u64) -> RtcpSchedule {
         RtcpSchedule {
-            interval: interval.max(Duration::from_millis(100)),
+            interval: interval.clamp(Duration::from_millis(100), Duration::from_secs(3600)),
             next: None,
             // xorshift must not start at zero.
             rng: (seed ^ 0x9e37_79b9_7f4a_7c15) | 1,
