@@ -329,6 +329,8 @@ impl EventQueue {
 
 #[cfg(test)]
 mod detect_tests;
+#[cfg(test)]
+mod talkoff_tests;
 
 #[cfg(test)]
 mod tests {
