@@ -29,9 +29,6 @@ mod receive;
 mod rfc4733;
 mod send;
 
-#[cfg(test)]
-mod detect_tests;
-
 pub use detect::{DetectorConfig, DtmfDetector};
 pub use generate::DtmfGenerator;
 pub use info::InfoDtmf;
@@ -329,6 +326,11 @@ impl EventQueue {
         ev
     }
 }
+
+#[cfg(test)]
+mod detect_tests;
+#[cfg(test)]
+mod talkoff_tests;
 
 #[cfg(test)]
 mod tests {

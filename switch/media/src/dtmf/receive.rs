@@ -14,7 +14,8 @@ const EVENT_TIMEOUT: Duration = Duration::from_millis(500);
 /// packet seen of an event yields [`DtmfEvent::Begin`] (so an event whose first packets were
 /// lost still begins), the first end packet yields [`DtmfEvent::End`] and the retransmitted
 /// end packets are ignored. If the end packets are all lost, the event ends when the next
-/// event starts or [`EVENT_TIMEOUT`](Self::poll_timeout) after its last packet. Packets older
+/// event starts or 500 ms after its last packet ([`poll_timeout`](Self::poll_timeout)), with
+/// the last duration heard. Packets older
 /// than the current event (by timestamp or sequence number) are ignored, and so are events
 /// that are no key (codes above 16). A long event that the sender split into segments
 /// (RFC 4733 §2.5.1.3: same key, no marker, next timestamp = previous timestamp + duration)
