@@ -3,8 +3,9 @@
 //! What it does: RTP packet checks and the relay's latching and inactivity decisions
 //! ([`rtp`]); 20 ms frames of linear audio ([`frame`]); codecs ([`codec`]) and resampling
 //! ([`resample`]); the jitter buffer ([`jitter`]); DTMF ([`dtmf`]); tones ([`tone`]); WAV
-//! files ([`wav`]); RTCP reports ([`rtcp`]). What it does not do: I/O. No sockets, no tokio,
-//! no clock of its own: time is passed in as `now`.
+//! files ([`wav`]); RTCP reports ([`rtcp`]); and one call's media put together
+//! ([`session`]). What it does not do: I/O. No sockets, no tokio, no clock of its own: time
+//! is passed in as `now`.
 
 pub mod codec;
 pub mod dtmf;
@@ -13,6 +14,7 @@ pub mod jitter;
 pub mod resample;
 pub mod rtcp;
 pub mod rtp;
+pub mod session;
 pub mod tone;
 pub mod wav;
 

@@ -224,7 +224,11 @@ impl Leg {
             match rx.jitter.pop(now) {
                 Pop::Packet { payload, .. } => {
                     got_any = true;
-                    if rx.reframer.decode_into(rx.decoder.as_mut(), payload).is_err() {
+                    if rx
+                        .reframer
+                        .decode_into(rx.decoder.as_mut(), payload)
+                        .is_err()
+                    {
                         self.decode_errors += 1;
                         rx.decoder.conceal(&mut rx.concealed);
                         let _ = rx.reframer.push_frame(&rx.concealed);
@@ -254,7 +258,11 @@ impl Leg {
 
     /// Queues digits for this leg in its DTMF mode. Returns false when the leg's mode is
     /// [`DtmfOut::Signalling`] (the caller sends INFO).
-    pub(crate) fn queue_dtmf(&mut self, digits: &str, duration_ms: u32) -> Result<bool, SessionError> {
+    pub(crate) fn queue_dtmf(
+        &mut self,
+        digits: &str,
+        duration_ms: u32,
+    ) -> Result<bool, SessionError> {
         let bad = |e: crate::dtmf::DtmfError| SessionError::Dtmf(e.to_string());
         match (self.codec.dtmf_out, self.codec.telephone_event) {
             (DtmfOut::Signalling, _) => Ok(false),
@@ -293,7 +301,10 @@ impl Leg {
 
     /// Advances the send clock by 20 ms without sending: keeps timestamps in step with time.
     pub(crate) fn skip_tick(&mut self) {
-        let ticks = self.codec.desc.rtp_ticks(samples_per_frame(self.codec.rate()));
+        let ticks = self
+            .codec
+            .desc
+            .rtp_ticks(samples_per_frame(self.codec.rate()));
         self.tx.ts = self.tx.ts.wrapping_add(ticks);
         self.tx.marker = true;
     }
@@ -315,7 +326,15 @@ impl Leg {
             let te_ts = scale_ts(self.tx.ts, self.codec.desc.clock_rate(), te_clock);
             if let Some(p) = sender.tick(te_ts) {
                 let ts = scale_ts(p.timestamp, te_clock, self.codec.desc.clock_rate());
-                let written = write_rtp(buf, te_pt, p.marker, self.tx.seq, ts, self.tx.ssrc, &p.payload());
+                let written = write_rtp(
+                    buf,
+                    te_pt,
+                    p.marker,
+                    self.tx.seq,
+                    ts,
+                    self.tx.ssrc,
+                    &p.payload(),
+                );
                 self.tx.seq = self.tx.seq.wrapping_add(1);
                 self.tx.ts = self.tx.ts.wrapping_add(ticks);
                 return written;
@@ -352,11 +371,7 @@ impl Leg {
         };
         let packet_ticks = self.codec.desc.rtp_ticks((rate / 1000 * ptime) as usize);
         // The timestamp of a packet is that of its first sample.
-        let first_ts = self
-            .tx
-            .ts
-            .wrapping_add(ticks)
-            .wrapping_sub(packet_ticks);
+        let first_ts = self.tx.ts.wrapping_add(ticks).wrapping_sub(packet_ticks);
         let written = write_rtp(
             buf,
             self.codec.pt,

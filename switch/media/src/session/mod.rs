@@ -327,7 +327,10 @@ impl MediaSession {
 
     /// Stops `side`'s playback, if any (a [`SessionEvent::PlayDone`] follows).
     pub fn stop_play(&mut self, side: Side) {
-        if let Some(p) = self.legs[side.index()].as_mut().and_then(|l| l.player.take()) {
+        if let Some(p) = self.legs[side.index()]
+            .as_mut()
+            .and_then(|l| l.player.take())
+        {
             self.events.push_back(SessionEvent::PlayDone {
                 side,
                 id: p.id(),
@@ -421,7 +424,11 @@ impl MediaSession {
         let h = match packet {
             Packet::Rtcp(_) => {
                 // Reports pass only where the media passes unchanged end to end.
-                return if through { self.forward(side, true) } else { None };
+                return if through {
+                    self.forward(side, true)
+                } else {
+                    None
+                };
             }
             Packet::Rtp(h) => h,
         };
@@ -498,9 +505,11 @@ impl MediaSession {
     /// Whether [`handle_tick`](Self::handle_tick) has work: some side is decoded, played
     /// to, tapped, transcoded or sending DTMF.
     pub fn needs_ticks(&self) -> bool {
-        self.legs.iter().flatten().any(|l| {
-            l.rx.is_some() || l.player.is_some() || !l.taps.is_empty() || l.dtmf_busy()
-        }) || [Side::A, Side::B].iter().any(|&s| self.encodes(s))
+        self.legs
+            .iter()
+            .flatten()
+            .any(|l| l.rx.is_some() || l.player.is_some() || !l.taps.is_empty() || l.dtmf_busy())
+            || [Side::A, Side::B].iter().any(|&s| self.encodes(s))
     }
 
     /// One 20 ms step: decode, play, mix, tap, encode.
@@ -678,9 +687,8 @@ impl MediaSession {
         if leg.player.is_some() || leg.dtmf_busy() {
             return true;
         }
-        self.source_of(side).is_some_and(|src| {
-            !self.passthrough(src, side) && self.legs[src.index()].is_some()
-        })
+        self.source_of(side)
+            .is_some_and(|src| !self.passthrough(src, side) && self.legs[src.index()].is_some())
     }
 
     /// Starts or stops each side's receive path as the others' needs say.
@@ -749,9 +757,12 @@ impl MediaSession {
                 if !fits {
                     leg.resampler = Resampler::new(src_rate, rate).ok();
                 }
-                match leg.resampler.as_mut() {
-                    Some(r) if r.process(&f, &mut leg.write).is_ok() => {}
-                    _ => leg.write.clear(rate),
+                let ok = match leg.resampler.as_mut() {
+                    Some(r) => r.process(&f, &mut leg.write).is_ok(),
+                    None => false,
+                };
+                if !ok {
+                    leg.write.clear(rate);
                 }
             }
             None => leg.write.clear(rate),

@@ -69,6 +69,8 @@ pub(crate) struct Player {
     pub(crate) played_ms: u64,
 }
 
+// One per player, so the size of the largest variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 enum Current {
     Sound {
         sound: Sound,
