@@ -258,9 +258,14 @@ impl Call {
             }
         };
         self.a_port = port.port();
+        let m = &self.ctx.config.media;
         let cfg = crate::media::RelayConfig {
             timeout: self.ctx.config.rtp.timeout,
             latch: self.ctx.latch_mode(),
+            jitter_ms: (
+                m.jitter_min.as_millis() as u32,
+                m.jitter_max.as_millis() as u32,
+            ),
         };
         let relay = crate::media::spawn_relay(port, cfg, self.media_tx.clone(), 0);
         if let Some(sdp) = &self.a_sdp {

@@ -15,6 +15,9 @@ mod relay;
 pub use ports::{MediaPort, PortPool};
 pub use relay::{spawn_relay, MediaEvent, Relay, RelayConfig, RelayStats};
 pub use switch_media::rtp::{LatchMode, RelayMode, RtcpRemote, Side, SideStats};
+pub use switch_media::session::{
+    DtmfOut, LegCodec, LegStats, Play, PlayEnd, PlayItem, SessionError, SessionEvent, Sound, Tap,
+};
 
 #[cfg(test)]
 mod tests;

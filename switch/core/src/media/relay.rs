@@ -1,11 +1,15 @@
-//! The per-call relay task: drives `switch_media::rtp::RelayState` with real sockets.
+//! The per-call media task: drives `switch_media::session::MediaSession` with real sockets
+//! and a 20 ms clock (only while the session has audio to make).
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use switch_media::rtp::{Component, LatchMode, RelayMode, RelayState, RtcpRemote, Side, SideStats};
+use switch_media::rtp::{Component, LatchMode, RelayMode, RtcpRemote, Side, SideStats};
+use switch_media::session::{
+    LegCodec, LegStats, MediaSession, Play, SessionConfig, SessionError, SessionEvent, Tap,
+};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
@@ -23,6 +27,8 @@ pub struct RelayConfig {
     pub timeout: Option<Duration>,
     /// Symmetric RTP policy.
     pub latch: LatchMode,
+    /// Jitter buffer delay bounds for decoded legs, ms.
+    pub jitter_ms: (u32, u32),
 }
 
 impl Default for RelayConfig {
@@ -31,17 +37,20 @@ impl Default for RelayConfig {
         Self {
             timeout: Some(Duration::from_secs(60)),
             latch: LatchMode::Auto,
+            jitter_ms: (20, 200),
         }
     }
 }
 
 /// Both sides' counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RelayStats {
     /// Side A.
     pub a: SideStats,
     /// Side B (zeros until attached).
     pub b: SideStats,
+    /// The media engine's view of each side (jitter, DTMF, bad payload types), A then B.
+    pub legs: [LegStats; 2],
 }
 
 impl RelayStats {
@@ -55,7 +64,7 @@ impl RelayStats {
 }
 
 /// What a relay reports to its call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MediaEvent {
     /// `side` sent no RTP for the configured time while timed: hang up with MEDIA_TIMEOUT.
@@ -73,6 +82,13 @@ pub enum MediaEvent {
         /// Final counters, e.g. for the CDR (boxed: the common event stays small).
         stats: Box<RelayStats>,
     },
+    /// Anything else the media engine reports: digits, playback ends, INFO to send.
+    Session {
+        /// The call's tag given to [`spawn_relay`].
+        tag: u64,
+        /// What happened.
+        event: SessionEvent,
+    },
 }
 
 /// Handle to one call's relay task. Cheap to clone; commands are applied in order.
@@ -82,15 +98,55 @@ pub struct Relay {
     commands: mpsc::UnboundedSender<Command>,
 }
 
-#[derive(Debug)]
 enum Command {
     AttachB(MediaPort),
     Remote(Side, SocketAddr, bool),
     Rtcp(Side, RtcpRemote),
     Mode(RelayMode),
     Hold(Side, bool),
+    Timed(Side, Option<bool>),
+    Codec(
+        Side,
+        Option<LegCodec>,
+        oneshot::Sender<Result<(), SessionError>>,
+    ),
+    Play(Side, Play, oneshot::Sender<Result<(), SessionError>>),
+    StopPlay(Side),
+    AddTap(
+        Side,
+        u64,
+        Box<dyn Tap>,
+        oneshot::Sender<Result<(), SessionError>>,
+    ),
+    RemoveTap(Side, u64, oneshot::Sender<bool>),
+    SendDtmf(Side, String, u32),
+    SignalledDtmf(Side, char, u32),
     Stats(oneshot::Sender<RelayStats>),
     Stop,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Taps and sounds are not Debug; the variant is what matters in logs.
+        let name = match self {
+            Command::AttachB(_) => "AttachB",
+            Command::Remote(..) => "Remote",
+            Command::Rtcp(..) => "Rtcp",
+            Command::Mode(_) => "Mode",
+            Command::Hold(..) => "Hold",
+            Command::Timed(..) => "Timed",
+            Command::Codec(..) => "Codec",
+            Command::Play(..) => "Play",
+            Command::StopPlay(_) => "StopPlay",
+            Command::AddTap(..) => "AddTap",
+            Command::RemoveTap(..) => "RemoveTap",
+            Command::SendDtmf(..) => "SendDtmf",
+            Command::SignalledDtmf(..) => "SignalledDtmf",
+            Command::Stats(_) => "Stats",
+            Command::Stop => "Stop",
+        };
+        f.write_str(name)
+    }
 }
 
 /// Starts the relay task for a call whose A leg has port `a`, in [`RelayMode::Idle`].
@@ -139,6 +195,61 @@ impl Relay {
         self.send(Command::Hold(side, held));
     }
 
+    /// Times `side` for inactivity whatever the mode (`Some(true)`: an answered leg the
+    /// switch talks to itself), never (`Some(false)`), or as the mode says (`None`).
+    pub fn set_timed(&self, side: Side, timed: Option<bool>) {
+        self.send(Command::Timed(side, timed));
+    }
+
+    /// Sets (or forgets) `side`'s negotiated codec, so the relay can decode, play to and
+    /// transcode for it.
+    pub async fn set_codec(&self, side: Side, codec: Option<LegCodec>) -> Result<(), SessionError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Codec(side, codec, tx));
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Plays to `side`; a [`SessionEvent::PlayDone`] with `play.id` follows.
+    pub async fn play(&self, side: Side, play: Play) -> Result<(), SessionError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Play(side, play, tx));
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Stops what `side` hears from a playback.
+    pub fn stop_play(&self, side: Side) {
+        self.send(Command::StopPlay(side));
+    }
+
+    /// Adds a tap on `side` (recording, media bugs).
+    pub async fn add_tap(
+        &self,
+        side: Side,
+        id: u64,
+        tap: Box<dyn Tap>,
+    ) -> Result<(), SessionError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::AddTap(side, id, tap, tx));
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// Removes tap `id` from `side`; `false` when there was none.
+    pub async fn remove_tap(&self, side: Side, id: u64) -> bool {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::RemoveTap(side, id, tx));
+        rx.await.unwrap_or(false)
+    }
+
+    /// Sends digits to `side` in its DTMF mode.
+    pub fn send_dtmf(&self, side: Side, digits: &str, duration_ms: u32) {
+        self.send(Command::SendDtmf(side, digits.to_string(), duration_ms));
+    }
+
+    /// A digit came from `side` by signalling (SIP INFO): report and relay it like the others.
+    pub fn signalled_dtmf(&self, side: Side, digit: char, duration_ms: u32) {
+        self.send(Command::SignalledDtmf(side, digit, duration_ms));
+    }
+
     /// Current counters, after every command sent before this one has been applied;
     /// `None` once the relay has stopped (the final ones came with [`MediaEvent::Stopped`]).
     pub async fn stats(&self) -> Option<RelayStats> {
@@ -169,6 +280,15 @@ struct Buffers {
     a_rtcp: [u8; MAX_DATAGRAM],
     b_rtp: [u8; MAX_DATAGRAM],
     b_rtcp: [u8; MAX_DATAGRAM],
+    out: [u8; MAX_DATAGRAM],
+}
+
+struct Task {
+    session: MediaSession,
+    a: MediaPort,
+    b: Option<MediaPort>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+    tag: u64,
 }
 
 async fn run(
@@ -178,122 +298,213 @@ async fn run(
     events: mpsc::UnboundedSender<MediaEvent>,
     tag: u64,
 ) {
-    let mut state = RelayState::new(cfg.latch, cfg.timeout);
-    state.attach(Side::A, now());
-    let mut b: Option<MediaPort> = None;
+    let session_cfg = SessionConfig {
+        latch: cfg.latch,
+        timeout: cfg.timeout,
+        jitter_ms: cfg.jitter_ms,
+    };
+    let mut t = Task {
+        session: MediaSession::new(session_cfg, rand::random()),
+        a,
+        b: None,
+        events,
+        tag,
+    };
+    t.session.attach(Side::A, now());
     let mut bufs = Box::new(Buffers {
         a_rtp: [0; MAX_DATAGRAM],
         a_rtcp: [0; MAX_DATAGRAM],
         b_rtp: [0; MAX_DATAGRAM],
         b_rtcp: [0; MAX_DATAGRAM],
+        out: [0; MAX_DATAGRAM],
     });
     let mut timer = Timer::new();
+    // The 20 ms media clock runs only while the engine has audio to make.
+    let mut ticker: Option<tokio::time::Interval> = None;
 
     loop {
-        timer.arm(state.poll_timeout());
+        timer.arm(t.session.poll_timeout());
+        if t.session.needs_ticks() {
+            if ticker.is_none() {
+                let mut i = tokio::time::interval(Duration::from_millis(20));
+                // A late tick is made up at once: recordings keep call time.
+                i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                ticker = Some(i);
+            }
+        } else {
+            ticker = None;
+        }
         let Buffers {
             a_rtp,
             a_rtcp,
             b_rtp,
             b_rtcp,
+            out,
         } = &mut *bufs;
         tokio::select! {
             command = commands.recv() => match command {
                 None | Some(Command::Stop) => break,
-                Some(command) => apply(command, &mut state, &mut b),
+                Some(command) => t.apply(command),
             },
-            r = a.rtp.recv_from(&mut a_rtp[..]) => {
-                relay(&mut state, (Side::A, Component::Rtp), r, &a_rtp[..], &a, b.as_ref());
+            r = t.a.rtp.recv_from(&mut a_rtp[..]) => t.datagram((Side::A, Component::Rtp), r, a_rtp),
+            r = t.a.rtcp.recv_from(&mut a_rtcp[..]) => t.datagram((Side::A, Component::Rtcp), r, a_rtcp),
+            r = recv_from(t.b.as_ref().map(|p| &p.rtp), &mut b_rtp[..]) => {
+                t.datagram((Side::B, Component::Rtp), r, b_rtp)
             }
-            r = a.rtcp.recv_from(&mut a_rtcp[..]) => {
-                relay(&mut state, (Side::A, Component::Rtcp), r, &a_rtcp[..], &a, b.as_ref());
+            r = recv_from(t.b.as_ref().map(|p| &p.rtcp), &mut b_rtcp[..]) => {
+                t.datagram((Side::B, Component::Rtcp), r, b_rtcp)
             }
-            r = recv_from(b.as_ref().map(|p| &p.rtp), &mut b_rtp[..]) => {
-                relay(&mut state, (Side::B, Component::Rtp), r, &b_rtp[..], &a, b.as_ref());
-            }
-            r = recv_from(b.as_ref().map(|p| &p.rtcp), &mut b_rtcp[..]) => {
-                relay(&mut state, (Side::B, Component::Rtcp), r, &b_rtcp[..], &a, b.as_ref());
-            }
+            _ = tick(ticker.as_mut()) => t.session.handle_tick(now()),
             () = timer.wait(), if timer.is_armed() => {
                 timer.fired();
-                while let Some(side) = state.handle_timeout(now()) {
-                    tracing::info!(tag, ?side, "no RTP for the media timeout");
-                    let _ = events.send(MediaEvent::Timeout { tag, side });
-                }
+                t.session.handle_timeout(now());
             }
         }
+        t.flush(out);
     }
 
-    let stats = RelayStats {
-        a: state.stats(Side::A),
-        b: state.stats(Side::B),
-    };
+    t.session.close();
+    let stats = t.stats();
     // Free the ports before saying so.
-    drop(b);
-    drop(a);
+    let Task { events, .. } = t;
     let _ = events.send(MediaEvent::Stopped {
         tag,
         stats: Box::new(stats),
     });
 }
 
-fn apply(command: Command, state: &mut RelayState, b: &mut Option<MediaPort>) {
-    match command {
-        Command::AttachB(port) => {
-            *b = Some(port);
-            state.attach(Side::B, now());
+impl Task {
+    fn apply(&mut self, command: Command) {
+        let s = &mut self.session;
+        match command {
+            Command::AttachB(port) => {
+                self.b = Some(port);
+                s.attach(Side::B, now());
+            }
+            Command::Remote(side, addr, behind_nat) => s.set_remote(side, addr, behind_nat),
+            Command::Rtcp(side, rtcp) => s.set_rtcp(side, rtcp),
+            Command::Mode(mode) => s.set_mode(mode, now()),
+            Command::Hold(side, held) => s.set_hold(side, held, now()),
+            Command::Timed(side, timed) => s.set_timed(side, timed, now()),
+            Command::Codec(side, codec, reply) => {
+                let _ = reply.send(s.set_codec(side, codec));
+            }
+            Command::Play(side, play, reply) => {
+                let _ = reply.send(s.play(side, play));
+            }
+            Command::StopPlay(side) => s.stop_play(side),
+            Command::AddTap(side, id, tap, reply) => {
+                let _ = reply.send(s.add_tap(side, id, tap));
+            }
+            Command::RemoveTap(side, id, reply) => {
+                let _ = reply.send(s.remove_tap(side, id));
+            }
+            Command::SendDtmf(side, digits, ms) => {
+                if let Err(e) = s.send_dtmf(side, &digits, ms) {
+                    tracing::info!(tag = self.tag, ?side, error = %e, "DTMF not sent");
+                }
+            }
+            Command::SignalledDtmf(side, digit, ms) => s.handle_signalled_dtmf(side, digit, ms),
+            Command::Stats(reply) => {
+                let _ = reply.send(self.stats());
+            }
+            // Handled by the loop.
+            Command::Stop => {}
         }
-        Command::Remote(side, addr, behind_nat) => state.set_remote(side, addr, behind_nat),
-        Command::Rtcp(side, rtcp) => state.set_rtcp(side, rtcp),
-        Command::Mode(mode) => state.set_mode(mode, now()),
-        Command::Hold(side, held) => state.set_hold(side, held, now()),
-        Command::Stats(reply) => {
-            let _ = reply.send(RelayStats {
-                a: state.stats(Side::A),
-                b: state.stats(Side::B),
-            });
+    }
+
+    fn stats(&self) -> RelayStats {
+        let (a, b) = (self.session.stats(Side::A), self.session.stats(Side::B));
+        RelayStats {
+            a: a.relay,
+            b: b.relay,
+            legs: [a, b],
         }
-        // Handled by the loop.
-        Command::Stop => {}
+    }
+
+    /// Handles one received datagram: check, latch, count, forward or consume.
+    fn datagram(
+        &mut self,
+        (side, component): (Side, Component),
+        received: io::Result<(usize, SocketAddr)>,
+        buf: &mut [u8; MAX_DATAGRAM],
+    ) {
+        let (len, from) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                // UDP receive errors are transient (ICMP reports on some systems); keep going.
+                tracing::debug!(?side, ?component, error = %e, "RTP receive failed");
+                return;
+            }
+        };
+        if len >= MAX_DATAGRAM {
+            // It may have been cut short: a datagram that fills the buffer is not trusted.
+            let mut empty = [0u8; 0];
+            let _ = self
+                .session
+                .handle_datagram(now(), side, component, from, &mut empty);
+            return;
+        }
+        let datagram = &mut buf[..len];
+        let Some(fwd) = self
+            .session
+            .handle_datagram(now(), side, component, from, datagram)
+        else {
+            return;
+        };
+        let socket = self.socket(fwd.side, fwd.component);
+        // Never wait on a full socket buffer: a late packet is worth less than the others.
+        let sent = match socket.map(|s| s.try_send_to(datagram, fwd.to)) {
+            Some(Ok(n)) => Ok(n),
+            _ => Err(()),
+        };
+        self.session.record_forwarded(&fwd, sent);
+    }
+
+    /// Sends what the engine made and passes its events on.
+    fn flush(&mut self, out: &mut [u8; MAX_DATAGRAM]) {
+        while let Some(o) = self.session.poll_transmit(out) {
+            if let Some(sock) = self.socket(o.side, o.component) {
+                let _ = sock.try_send_to(&out[..o.len], o.to);
+            }
+        }
+        while let Some(ev) = self.session.poll_event() {
+            let ev = match ev {
+                SessionEvent::Timeout { side } => {
+                    tracing::info!(tag = self.tag, ?side, "no RTP for the media timeout");
+                    MediaEvent::Timeout {
+                        tag: self.tag,
+                        side,
+                    }
+                }
+                event => MediaEvent::Session {
+                    tag: self.tag,
+                    event,
+                },
+            };
+            let _ = self.events.send(ev);
+        }
+    }
+
+    fn socket(&self, side: Side, component: Component) -> Option<&UdpSocket> {
+        let port = match side {
+            Side::A => Some(&self.a),
+            Side::B => self.b.as_ref(),
+        };
+        port.map(|p| match component {
+            Component::Rtp => &p.rtp,
+            Component::Rtcp => &p.rtcp,
+        })
     }
 }
 
-/// Handles one received datagram: check, latch, count, and forward it unchanged.
-fn relay(
-    state: &mut RelayState,
-    (side, component): (Side, Component),
-    received: io::Result<(usize, SocketAddr)>,
-    buf: &[u8],
-    a: &MediaPort,
-    b: Option<&MediaPort>,
-) {
-    let (len, from) = match received {
-        Ok(r) => r,
-        Err(e) => {
-            // UDP receive errors are transient (ICMP reports on some systems); keep going.
-            tracing::debug!(?side, ?component, error = %e, "RTP receive failed");
-            return;
+/// Waits for the next media tick, or forever while the clock is off.
+async fn tick(ticker: Option<&mut tokio::time::Interval>) {
+    match ticker {
+        Some(i) => {
+            i.tick().await;
         }
-    };
-    let Some(datagram) = buf.get(..len).filter(|d| d.len() < MAX_DATAGRAM) else {
-        state.record_malformed(side);
-        return;
-    };
-    let Some(tx) = state.handle_datagram(now(), side, component, from, datagram) else {
-        return;
-    };
-    let port = match tx.side {
-        Side::A => Some(a),
-        Side::B => b,
-    };
-    let socket = port.map(|p| match tx.component {
-        Component::Rtp => &p.rtp,
-        Component::Rtcp => &p.rtcp,
-    });
-    // Never wait on a full socket buffer: a late packet is worth less than the others.
-    match socket.map(|s| s.try_send_to(datagram, tx.to)) {
-        Some(Ok(sent)) => state.record_sent(&tx, sent),
-        _ => state.record_failed(&tx),
+        None => std::future::pending().await,
     }
 }
 

@@ -81,6 +81,7 @@ fn cfg(latch: LatchMode) -> RelayConfig {
     RelayConfig {
         timeout: None,
         latch,
+        jitter_ms: (20, 200),
     }
 }
 
@@ -213,6 +214,7 @@ async fn silent_leg_times_out() {
         RelayConfig {
             timeout: Some(Duration::from_millis(300)),
             latch: LatchMode::Auto,
+            jitter_ms: (20, 200),
         },
     )
     .await;
@@ -231,6 +233,7 @@ async fn talking_leg_does_not_time_out_while_the_silent_one_does() {
         RelayConfig {
             timeout: Some(Duration::from_millis(300)),
             latch: LatchMode::Auto,
+            jitter_ms: (20, 200),
         },
     )
     .await;
@@ -262,6 +265,7 @@ async fn held_legs_do_not_time_out() {
         RelayConfig {
             timeout: Some(Duration::from_millis(200)),
             latch: LatchMode::Auto,
+            jitter_ms: (20, 200),
         },
     )
     .await;
