@@ -10,7 +10,9 @@
 //! on [`MediaEvent::Timeout`] (cause MEDIA_TIMEOUT) and [`Relay::stop`] it at the end.
 
 mod ports;
+pub mod record;
 mod relay;
+pub mod sounds;
 
 pub use ports::{MediaPort, PortPool};
 pub use relay::{spawn_relay, MediaEvent, Relay, RelayConfig, RelayStats};
