@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::call::CallSender;
 use crate::cdr::CdrWriter;
 use crate::config::{Config, LatchMode};
+use crate::media::sounds::Sounds;
 use crate::media::PortPool;
 use crate::registrar::Registrations;
 use crate::runtime::sip::SipHandle;
@@ -23,6 +24,8 @@ pub struct Context {
     pub calls: Mutex<HashMap<String, CallSender>>,
     pub sip: SipHandle,
     pub started: Instant,
+    /// Sound files for playback.
+    pub sounds: Sounds,
 }
 
 impl Context {

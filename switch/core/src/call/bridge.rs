@@ -9,6 +9,7 @@ use switch_sip::sdp::SessionDescription;
 use switch_sip::transaction::{Peer, Transport, TxId};
 
 use super::leg::{Dialog, LegState, OutLeg};
+use super::media::{leg_codec, sdp_codec};
 use super::{cause, learn_sdp, new_tag, new_uuid, Call, CallEvent, End, ALLOW};
 use crate::media::{RelayMode, Side};
 use crate::runtime::sip::SipCommand;
@@ -155,8 +156,8 @@ impl Call {
         let mf = self.a_invite.max_forwards().unwrap_or(70).saturating_sub(1);
         req.headers.push("Max-Forwards", &mf.to_string());
         req.headers.push("Allow", ALLOW);
-        if let (Some(sdp), Some(port)) = (self.a_sdp.clone(), self.b_port) {
-            req.body = self.sdp_for(sdp, false, port);
+        if let Some(port) = self.b_port {
+            req.body = self.b_offer(port);
             req.headers.push("Content-Type", "application/sdp");
         }
         self.ctx.sip.send(SipCommand::Dialog {
@@ -235,25 +236,40 @@ impl Call {
             100 => None,
             101..=199 => {
                 if let Some(sdp) = sdp {
-                    if !self.a_early_sdp_sent && self.a_state == LegState::Early {
+                    if self.a_state == LegState::Early {
                         // Early media flows B to A only and is not timed: a caller may be silent.
+                        let body = match self.b_media(&sdp).await {
+                            Ok(b) => b,
+                            Err(e) => return Some(Err(e.cause)),
+                        };
                         if let Some(r) = &self.relay {
+                            r.stop_play(Side::A);
                             r.set_mode(RelayMode::Early);
                         }
-                        let mut r = self.a_invite.response(183, Some(self.a.local_tag()));
-                        r.headers.push("Contact", &self.a.contact);
-                        r.headers.push("Content-Type", "application/sdp");
-                        r.body = self.sdp_for(sdp, true, self.a_port);
-                        self.respond(self.a_tx, r);
-                        self.a_early_sdp_sent = true;
+                        if !self.a_early_sdp_sent {
+                            let mut r = self.a_invite.response(183, Some(self.a.local_tag()));
+                            r.headers.push("Contact", &self.a.contact);
+                            if let Some(body) = body {
+                                r.headers.push("Content-Type", "application/sdp");
+                                r.body = body;
+                            }
+                            self.respond(self.a_tx, r);
+                            self.a_early_sdp_sent = true;
+                        }
                     }
                 } else if !self.a_ringing_sent
                     && !self.a_early_sdp_sent
                     && self.a_state == LegState::Early
                 {
-                    let mut r = self.a_invite.response(180, Some(self.a.local_tag()));
-                    r.headers.push("Contact", &self.a.contact);
-                    self.respond(self.a_tx, r);
+                    match self.start_ringback().await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let mut r = self.a_invite.response(180, Some(self.a.local_tag()));
+                            r.headers.push("Contact", &self.a.contact);
+                            self.respond(self.a_tx, r);
+                        }
+                        Err(e) => return Some(Err(e.cause)),
+                    }
                     self.a_ringing_sent = true;
                 }
                 None
@@ -264,8 +280,20 @@ impl Call {
                 self.forks[i].final_status = Some(status);
                 self.forks[i].answer = Some(SystemTime::now());
                 self.winner = Some(i);
+                let body = match &sdp {
+                    Some(sdp) => match self.b_media(sdp).await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            self.bye_fork(i).await;
+                            return Some(Err(e.cause));
+                        }
+                    },
+                    None => self.a_answer.clone(),
+                };
                 if let Some(r) = &self.relay {
+                    r.stop_play(Side::A);
                     r.set_mode(RelayMode::Bridge);
+                    r.set_timed(Side::A, None);
                 }
                 for j in 0..self.forks.len() {
                     if j != i && self.forks[j].state == LegState::Early {
@@ -276,15 +304,21 @@ impl Call {
                     let mut r = self.a_invite.response(200, Some(self.a.local_tag()));
                     r.headers.push("Contact", &self.a.contact);
                     r.headers.push("Allow", ALLOW);
-                    if let Some(sdp) = sdp {
+                    if let Some(body) = body {
                         r.headers.push("Content-Type", "application/sdp");
-                        r.body = self.sdp_for(sdp, true, self.a_port);
+                        r.body = body;
                     }
                     self.respond(self.a_tx, r);
                     self.a_state = LegState::Answered;
                     self.answer = Some(SystemTime::now());
                 }
-                tracing::info!(uuid = %self.uuid, dest = %self.forks[i].destination, "bridged");
+                tracing::info!(
+                    uuid = %self.uuid,
+                    dest = %self.forks[i].destination,
+                    a = ?self.a_codec.as_ref().map(|c| c.desc.name()),
+                    b = ?self.b_codec.as_ref().map(|c| c.desc.name()),
+                    "bridged"
+                );
                 Some(Ok(()))
             }
             _ => {
@@ -295,6 +329,52 @@ impl Call {
                 self.all_failed(first).map(Err)
             }
         }
+    }
+
+    /// Takes in a B leg's SDP (early or final): its codec goes to the relay, and the caller's
+    /// answer is fixed if it was not yet: B's own answer passed on when the caller offered
+    /// the same codec (packets then go straight through), else the switch's answer with the
+    /// caller's best codec (the relay transcodes). Returns the body for the caller.
+    async fn b_media(&mut self, sdp: &SessionDescription) -> Result<Option<Vec<u8>>, End> {
+        let cfg = self.ctx.config.media.clone();
+        let b = sdp_codec(sdp);
+        let ptime = sdp.audio().and_then(|a| a.ptime());
+        let b_codec = b
+            .as_ref()
+            .and_then(|(f, te)| leg_codec(&cfg, f, te.as_ref(), ptime));
+        self.set_codec(Side::B, b_codec).await;
+        if let Some(body) = &self.a_answer {
+            return Ok(Some(body.clone()));
+        }
+        let offered = self
+            .a_sdp
+            .as_ref()
+            .and_then(|o| o.audio())
+            .map(|a| (a.offered_formats(), a.ptime()));
+        let (body, a_codec) = match (offered, b) {
+            (Some((formats, a_ptime)), Some((bf, bte))) => {
+                match formats.iter().find(|f| f.same_encoding(&bf)) {
+                    Some(af) => {
+                        let ate = bte.as_ref().and_then(|t| {
+                            formats
+                                .iter()
+                                .find(|f| f.is_telephone_event() && f.clock_rate == t.clock_rate)
+                        });
+                        let codec = leg_codec(&cfg, af, ate, a_ptime.or(ptime));
+                        (self.sdp_for(sdp.clone(), true, self.a_port), codec)
+                    }
+                    None => match self.local_answer_to_a()? {
+                        Some((body, codec)) => (body, Some(codec)),
+                        None => (self.sdp_for(sdp.clone(), true, self.a_port), None),
+                    },
+                }
+            }
+            // No offer from the caller (or no codec in B's answer): pass B's SDP on.
+            _ => (self.sdp_for(sdp.clone(), true, self.a_port), None),
+        };
+        self.set_codec(Side::A, a_codec).await;
+        self.a_answer = Some(body.clone());
+        Ok(Some(body))
     }
 
     fn ack_fork(&self, i: usize, resp: &Response) {
@@ -364,6 +444,20 @@ impl Call {
                         }
                         return Ok(Outcome::Done("NORMAL_CLEARING".into()));
                     }
+                    let side = if from_a { Side::A } else { Side::B };
+                    if request.method == Method::Info && self.info_dtmf(side, &request) {
+                        // The digit travels by media to the far side, in its own mode.
+                        let r = request.response(200, None);
+                        self.respond(tx, r);
+                        continue;
+                    }
+                    if matches!(request.method, Method::Invite | Method::Update)
+                        && !request.body.is_empty()
+                        && self.transcoding()
+                    {
+                        self.answer_reoffer(tx, &request, side).await;
+                        continue;
+                    }
                     self.forward(tx, request, from_a, w).await;
                 }
                 CallEvent::Response { tx, response } => {
@@ -396,6 +490,48 @@ impl Call {
                     return Err(End::new("RECOVERY_ON_TIMER_EXPIRE"))
                 }
                 CallEvent::Ack { .. } | CallEvent::Cancel { .. } | CallEvent::NoAck { .. } => {}
+            }
+        }
+    }
+
+    /// Answers a re-offer from `side` itself while the relay transcodes: the far side keeps
+    /// its codec, this side gets one it offered.
+    async fn answer_reoffer(&mut self, tx: TxId, request: &Request, side: Side) {
+        let Ok(sdp) = SessionDescription::parse(&request.body) else {
+            let r = request.response(488, None);
+            self.respond(tx, r);
+            return;
+        };
+        let ip = match side {
+            Side::A => self.a.peer.addr.ip(),
+            Side::B => self.winner.map_or(self.a.peer.addr.ip(), |w| {
+                self.forks[w].dialog.peer.addr.ip()
+            }),
+        };
+        if let Some(relay) = &self.relay {
+            learn_sdp(relay, side, &sdp, ip);
+        }
+        match self.local_answer_for(side, &sdp) {
+            Ok((body, codec)) => {
+                let contact = match side {
+                    Side::A => self.a.contact.clone(),
+                    Side::B => self
+                        .winner
+                        .map_or_else(String::new, |w| self.forks[w].dialog.contact.clone()),
+                };
+                let mut r = request.response(200, None);
+                r.headers.push("Contact", &contact);
+                r.headers.push("Content-Type", "application/sdp");
+                r.body = body;
+                self.respond(tx, r);
+                if side == Side::A {
+                    self.a_sdp = Some(sdp);
+                }
+                self.set_codec(side, Some(codec)).await;
+            }
+            Err(_) => {
+                let r = request.response(488, None);
+                self.respond(tx, r);
             }
         }
     }
@@ -460,6 +596,25 @@ impl Call {
         }
     }
 
+    /// After an offer/answer passed through: both sides speak the answer's codec.
+    fn codecs_from_answer(&mut self, sdp: &SessionDescription) {
+        let cfg = &self.ctx.config.media;
+        let codec = sdp_codec(sdp).and_then(|(f, te)| {
+            leg_codec(cfg, &f, te.as_ref(), sdp.audio().and_then(|a| a.ptime()))
+        });
+        if self.a_codec == codec && self.b_codec == codec {
+            return;
+        }
+        self.a_codec = codec.clone();
+        self.b_codec = codec.clone();
+        if let Some(relay) = self.relay.clone() {
+            tokio::spawn(async move {
+                let _ = relay.set_codec(Side::A, codec.clone()).await;
+                let _ = relay.set_codec(Side::B, codec).await;
+            });
+        }
+    }
+
     /// Passes the answer to a forwarded request back to the leg that sent it.
     fn relay_response(&mut self, fwd: Forward, client_tx: TxId, resp: Response, w: usize) {
         let mut out = fwd.request.response(resp.status, None);
@@ -490,6 +645,10 @@ impl Call {
             };
             if let Some(relay) = &self.relay {
                 learn_sdp(relay, side, &sdp, ip);
+            }
+            if (200..300).contains(&resp.status) {
+                // Both sides now use what the answer names (the offer passed through).
+                self.codecs_from_answer(&sdp);
             }
             let port = if fwd.from_a {
                 self.a_port

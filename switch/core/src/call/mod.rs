@@ -5,8 +5,9 @@
 mod bridge;
 pub mod cause;
 pub mod leg;
+mod media;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -19,7 +20,7 @@ use tokio::sync::mpsc;
 
 use crate::cdr::{CdrRecord, Direction, Leg as CdrLeg};
 use crate::context::Context;
-use crate::media::{MediaEvent, Relay, RelayMode, Side};
+use crate::media::{LegCodec, MediaEvent, PlayEnd, Relay, RelayMode, SessionEvent, Side};
 use crate::runtime::sip::SipCommand;
 use leg::{Dialog, LegState, OutLeg};
 
@@ -137,6 +138,17 @@ pub(crate) struct Call {
     caller_id_number: String,
     destination: String,
     context: String,
+    /// The SDP answer the caller got (or will get) from the switch, once fixed.
+    a_answer: Option<Vec<u8>>,
+    a_codec: Option<LegCodec>,
+    b_codec: Option<LegCodec>,
+    next_play_id: u64,
+    play_done: Vec<(u64, PlayEnd)>,
+    /// Digits the caller pressed that nothing has read yet.
+    digits: VecDeque<char>,
+    next_tap_id: u64,
+    /// Recordings running: path, tap id, start.
+    recordings: Vec<(std::path::PathBuf, u64, SystemTime)>,
 }
 
 /// Runs a call from its first INVITE to its CDR.
@@ -203,6 +215,14 @@ pub async fn run(inb: Inbound) {
         caller_id_name,
         caller_id_number,
         context,
+        a_answer: None,
+        a_codec: None,
+        b_codec: None,
+        next_play_id: 0,
+        play_done: Vec::new(),
+        digits: VecDeque::new(),
+        next_tap_id: 0,
+        recordings: Vec::new(),
     };
     ctx.calls
         .lock()
@@ -291,9 +311,17 @@ impl Call {
         for action in actions {
             tracing::debug!(uuid = %self.uuid, app = %action.app, args = %action.args, "execute");
             match action.app.as_str() {
-                "answer" => self.answer()?,
+                "answer" => self.answer().await?,
+                "pre_answer" => self.pre_answer().await?,
+                "playback" => {
+                    self.answer().await?;
+                    self.playback(&action.args, "").await?;
+                }
+                "record_session" => self.record_session(&action.args).await?,
+                "stop_record_session" => self.stop_record_session(&action.args).await,
+                "send_dtmf" => self.send_dtmf(&action.args),
                 "echo" => {
-                    self.answer()?;
+                    self.answer().await?;
                     if let Some(r) = &self.relay {
                         r.set_mode(RelayMode::Echo);
                     }
@@ -310,8 +338,8 @@ impl Call {
                 }
                 "sleep" => {
                     let ms: u64 = action.args.trim().parse().unwrap_or(0);
-                    self.wait(Some(Instant::now() + std::time::Duration::from_millis(ms)))
-                        .await?;
+                    let until = Instant::now() + std::time::Duration::from_millis(ms);
+                    self.wait_until(until, |_| false).await?;
                 }
                 "set" => {
                     if let Some((k, v)) = action.args.split_once('=') {
@@ -333,27 +361,26 @@ impl Call {
         }
     }
 
-    /// Answers the A leg with the relay's address, if not answered yet.
-    fn answer(&mut self) -> Result<(), End> {
+    /// Answers the A leg with the switch's own SDP answer (the codec negotiated from the
+    /// caller's offer), if not answered yet. No shared codec: 488.
+    async fn answer(&mut self) -> Result<(), End> {
         if self.a_state != LegState::Early {
             return Ok(());
         }
+        let body = self.ensure_a_answer().await?;
         let mut resp = self.a_invite.response(200, Some(self.a.local_tag()));
         resp.headers.push("Contact", &self.a.contact);
         resp.headers.push("Allow", ALLOW);
-        if let Some(mut sdp) = self.a_sdp.clone() {
-            self.a_sdp_version += 1;
-            sdp.rewrite_for_relay(
-                self.ctx.config.rtp.ip,
-                self.a_port,
-                Some((self.a_sess_id, self.a_sdp_version)),
-            );
+        if let Some(body) = body {
             resp.headers.push("Content-Type", "application/sdp");
-            resp.body = sdp.to_bytes();
+            resp.body = body;
         }
         self.respond(self.a_tx, resp);
         self.a_state = LegState::Answered;
         self.answer = Some(SystemTime::now());
+        if let Some(r) = &self.relay {
+            r.set_timed(Side::A, Some(true));
+        }
         Ok(())
     }
 
@@ -369,13 +396,16 @@ impl Call {
     async fn wait(&mut self, until: Option<Instant>) -> Result<(), End> {
         loop {
             match self.next_event(until).await? {
-                None => return Ok(()),
+                None if until.is_some_and(|u| Instant::now() >= u) => return Ok(()),
+                None => {}
                 Some(ev) => self.background(ev)?,
             }
         }
     }
 
-    /// The next mailbox event, or `None` at the deadline. Media timeouts end the call.
+    /// The next mailbox event, or `None` at the deadline or after a media event was taken
+    /// in (digits, a playback's end): callers re-check what they wait for. Media timeouts
+    /// end the call.
     async fn next_event(&mut self, until: Option<Instant>) -> Result<Option<CallEvent>, End> {
         let sleep = async {
             match until {
@@ -393,10 +423,41 @@ impl Call {
                     tracing::info!(uuid = %self.uuid, ?side, "no RTP: media timeout");
                     Err(End::new("MEDIA_TIMEOUT"))
                 }
-                #[allow(unreachable_patterns)]
+                MediaEvent::Session { event, .. } => {
+                    self.media_event(event).await;
+                    Ok(None)
+                }
                 _ => Ok(None),
             },
             _ = sleep => Ok(None),
+        }
+    }
+
+    /// Takes in what the media engine reports.
+    async fn media_event(&mut self, event: SessionEvent) {
+        match event {
+            SessionEvent::Dtmf {
+                side,
+                digit,
+                duration_ms,
+                source,
+            } => {
+                tracing::info!(uuid = %self.uuid, ?side, %digit, duration_ms, ?source, "DTMF");
+                if side == Side::A {
+                    self.digits.push_back(digit);
+                    // A caller who keeps pressing keys nobody reads must not grow memory.
+                    while self.digits.len() > 128 {
+                        self.digits.pop_front();
+                    }
+                }
+            }
+            SessionEvent::PlayDone { id, end, .. } => self.play_done.push((id, end)),
+            SessionEvent::DtmfToSignalling {
+                side,
+                digit,
+                duration_ms,
+            } => self.send_info_dtmf(side, digit, duration_ms).await,
+            SessionEvent::Timeout { .. } => {}
         }
     }
 
@@ -414,25 +475,50 @@ impl Call {
                         self.a_state = LegState::Ended;
                         Err(End::new("NORMAL_CLEARING"))
                     }
-                    Method::Invite | Method::Update => {
+                    Method::Invite | Method::Update if !request.body.is_empty() => {
                         // A re-offer while we terminate the media: answer it ourselves.
-                        let mut r = request.response(200, None);
-                        r.headers.push("Contact", &self.a.contact);
-                        if let Ok(sdp) = SessionDescription::parse(&request.body) {
-                            if let Some(relay) = &self.relay {
-                                learn_sdp(relay, Side::A, &sdp, self.a.peer.addr.ip());
+                        let sdp = match SessionDescription::parse(&request.body) {
+                            Ok(sdp) => sdp,
+                            Err(e) => {
+                                let mut r = request.response(488, None);
+                                r.reason = format!("Not Acceptable Here ({e})");
+                                self.respond(tx, r);
+                                return Ok(());
                             }
-                            let mut ans = sdp.clone();
-                            self.a_sdp_version += 1;
-                            ans.rewrite_for_relay(
-                                self.ctx.config.rtp.ip,
-                                self.a_port,
-                                Some((self.a_sess_id, self.a_sdp_version)),
-                            );
-                            r.headers.push("Content-Type", "application/sdp");
-                            r.body = ans.to_bytes();
-                            self.a_sdp = Some(sdp);
+                        };
+                        if let Some(relay) = &self.relay {
+                            learn_sdp(relay, Side::A, &sdp, self.a.peer.addr.ip());
                         }
+                        let previous = self.a_sdp.replace(sdp);
+                        match self.local_answer_to_a() {
+                            Ok(Some((body, codec))) => {
+                                let mut r = request.response(200, None);
+                                r.headers.push("Contact", &self.a.contact);
+                                r.headers.push("Content-Type", "application/sdp");
+                                r.body = body.clone();
+                                self.respond(tx, r);
+                                self.a_answer = Some(body);
+                                if self.a_codec.as_ref() != Some(&codec) {
+                                    self.a_codec = Some(codec.clone());
+                                    if let Some(relay) = self.relay.clone() {
+                                        // Commands keep their order: no need to wait here.
+                                        tokio::spawn(async move {
+                                            let _ = relay.set_codec(Side::A, Some(codec)).await;
+                                        });
+                                    }
+                                }
+                            }
+                            _ => {
+                                self.a_sdp = previous;
+                                let r = request.response(488, None);
+                                self.respond(tx, r);
+                            }
+                        }
+                        Ok(())
+                    }
+                    Method::Info => {
+                        self.info_dtmf(Side::A, &request);
+                        let r = request.response(200, None);
                         self.respond(tx, r);
                         Ok(())
                     }
@@ -444,6 +530,28 @@ impl Call {
                 }
             }
             _ => Ok(()),
+        }
+    }
+
+    /// A SIP INFO carrying a digit (`application/dtmf-relay` or `application/dtmf`) from
+    /// `side`: handed to the media engine, which reports it and relays it when bridged.
+    pub(crate) fn info_dtmf(&mut self, side: Side, request: &Request) -> bool {
+        let ct = request.headers.get("Content-Type").unwrap_or("");
+        if !switch_media::dtmf::InfoDtmf::is_dtmf_content_type(ct) {
+            return false;
+        }
+        let body = String::from_utf8_lossy(&request.body);
+        match switch_media::dtmf::InfoDtmf::parse(ct, &body) {
+            Ok(d) => {
+                if let Some(r) = &self.relay {
+                    r.signalled_dtmf(side, d.digit.char(), d.duration_ms);
+                }
+                true
+            }
+            Err(e) => {
+                tracing::info!(uuid = %self.uuid, error = %e, "bad DTMF INFO ignored");
+                true
+            }
         }
     }
 

@@ -46,7 +46,18 @@ pub struct Action {
 
 /// The applications a dialplan may name.
 pub const KNOWN_APPS: &[&str] = &[
-    "answer", "bridge", "echo", "hangup", "sleep", "set", "playback", "park",
+    "answer",
+    "pre_answer",
+    "bridge",
+    "echo",
+    "hangup",
+    "sleep",
+    "set",
+    "playback",
+    "park",
+    "record_session",
+    "stop_record_session",
+    "send_dtmf",
 ];
 
 /// The endpoint types a bridge dial string may name (`user/1001`).
@@ -158,12 +169,12 @@ fn parse_action(text: &str) -> Result<Action, String> {
     };
     match app {
         "" => return Err("empty action; expected \"app [args]\"".into()),
-        "answer" | "echo" | "park" if !args.is_empty() => {
+        "answer" | "pre_answer" | "echo" | "park" if !args.is_empty() => {
             return Err(format!(
                 "{app} takes no arguments (got {args:?}); one action per string"
             ))
         }
-        "answer" | "echo" | "park" => {}
+        "answer" | "pre_answer" | "echo" | "park" => {}
         "bridge" => {
             need_args("a dial string, e.g. user/1001")?;
             check_dial_string(args)?;
@@ -191,6 +202,9 @@ fn parse_action(text: &str) -> Result<Action, String> {
             }
         }
         "playback" => need_args("a file to play")?,
+        "record_session" => need_args("a file to record to")?,
+        "stop_record_session" => need_args("the file being recorded (or all)")?,
+        "send_dtmf" => need_args("digits, e.g. 123#@250")?,
         _ => {
             return Err(format!(
                 "unknown application {app:?}; known: {}",

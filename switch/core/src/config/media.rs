@@ -37,9 +37,9 @@ pub enum DtmfMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Negotiation {
-    /// `media.codecs` order (FreeSWITCH's default).
+    /// `media.codecs` order (FreeSWITCH's "greedy").
     Ours,
-    /// The offerer's order, among `media.codecs`.
+    /// The offerer's order, among `media.codecs` (FreeSWITCH's default, "generous").
     Theirs,
 }
 
@@ -75,7 +75,7 @@ impl Default for MediaConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            negotiation: Negotiation::Ours,
+            negotiation: Negotiation::Theirs,
             dtmf: DtmfMode::Auto,
             telephone_event_pt: 101,
             opus_fec: true,

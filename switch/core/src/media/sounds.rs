@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use switch_media::wav::WavReader;
 use switch_media::RATES;
@@ -163,6 +163,7 @@ fn decode(path: &Path) -> Result<Sound, SoundError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn repo_sounds() -> Sounds {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sounds");

@@ -10,6 +10,7 @@ use crate::call::CallEvent;
 use crate::cdr::CdrWriter;
 use crate::config::Config;
 use crate::context::Context;
+use crate::media::sounds::{Sounds, DEFAULT_PREFIX};
 use crate::media::PortPool;
 use crate::registrar::Registrations;
 
@@ -38,13 +39,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (sip, sockets) = sip::bind(&config).await.map_err(StartError::Bind)?;
     let ports = PortPool::new(config.rtp.ip, config.rtp.ports.clone());
     let ctx = Arc::new(Context {
-        config,
         registrations: Registrations::default(),
         ports,
         cdr,
         calls: Default::default(),
         sip,
         started: Instant::now(),
+        sounds: Sounds::new(&config.media.sounds, DEFAULT_PREFIX),
+        config,
     });
     let sip_task = tokio::spawn(sip::run(ctx.clone(), sockets));
     if let Some(a) = ctx.sip.udp {

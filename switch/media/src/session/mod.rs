@@ -472,9 +472,11 @@ impl MediaSession {
             return None;
         }
         if pt != leg.codec.pt {
-            // Comfort noise and stray payload types: counted, never decoded.
+            // Not the negotiated codec: never decoded. Relayed as it is where the peers'
+            // media passes end to end (comfort noise, or a codec they agreed on between
+            // themselves), else dropped.
             leg.wrong_pt += 1;
-            return if through && pt == 13 {
+            return if through {
                 self.forward(side, false)
             } else {
                 None
