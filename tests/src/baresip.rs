@@ -21,6 +21,7 @@ pub struct BaresipBuilder {
     audio: Option<PathBuf>,
     dial: Option<String>,
     quit_after: Duration,
+    codecs: String,
 }
 
 /// A running baresip; stopped by PID on drop, its log printed if the test panics.
@@ -67,6 +68,12 @@ impl BaresipBuilder {
         self
     }
 
+    /// The account's `audio_codecs` (default `PCMU`), e.g. `opus/48000/2` or `G722,PCMA`.
+    pub fn codecs(mut self, codecs: &str) -> Self {
+        self.codecs = codecs.to_string();
+        self
+    }
+
     /// Quits (hanging up, unregistering) after this long (`-t`); default 10 s.
     pub fn quit_after(mut self, d: Duration) -> Self {
         self.quit_after = d;
@@ -92,6 +99,8 @@ impl BaresipBuilder {
              rtp_ports\t\t{}-{}\n\
              module_path\t\t/usr/lib/baresip/modules\n\
              module\t\t\tg711.so\n\
+             module\t\t\tg722.so\n\
+             module\t\t\topus.so\n\
              module\t\t\taufile.so\n\
              module\t\t\tsndfile.so\n\
              module_app\t\taccount.so\n\
@@ -115,7 +124,7 @@ impl BaresipBuilder {
         } else {
             ";answermode=manual"
         });
-        account.push_str(";audio_codecs=PCMU\n");
+        account.push_str(&format!(";audio_codecs={}\n", self.codecs));
         std::fs::write(dir.join("accounts"), account).expect("write baresip accounts");
         std::fs::write(dir.join("contacts"), "").expect("write baresip contacts");
 
@@ -158,6 +167,7 @@ impl Baresip {
             auto_answer: false,
             audio: None,
             dial: None,
+            codecs: "PCMU".into(),
             quit_after: Duration::from_secs(10),
         }
     }

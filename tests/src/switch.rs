@@ -41,9 +41,25 @@ impl Switch {
     /// `sip.auth_algorithms=["MD5"]` because SIPp 3.6 gives up on a SHA-256 challenge that
     /// comes first and baresip 1.0 gives up when any challenge is SHA-256.
     pub fn start(overrides: &[(&str, &str)]) -> Switch {
+        Switch::start_in(TestDir::new("switch"), None, overrides)
+    }
+
+    /// As [`Switch::start`], with `dialplan` (TOML text) instead of the shipped
+    /// `conf/dialplan.toml`: the rest of `conf/` is copied into the scratch folder.
+    pub fn start_with_dialplan(dialplan: &str, overrides: &[(&str, &str)]) -> Switch {
+        let dir = TestDir::new("switch");
+        let conf = dir.join("conf");
+        copy_dir(&conf_dir(), &conf).expect("copy conf/");
+        std::fs::write(conf.join("dialplan.toml"), dialplan).expect("write the dialplan");
+        Switch::start_in(dir, Some(conf), overrides)
+    }
+
+    fn start_in(dir: TestDir, conf: Option<PathBuf>, overrides: &[(&str, &str)]) -> Switch {
         // Resolved (and built) first: a build failure should not leave a scratch folder.
         let mut cmd = command();
-        let dir = TestDir::new("switch");
+        if let Some(conf) = conf {
+            cmd.arg("--conf").arg(conf);
+        }
         let sip_port = ports::reserve(1);
         let rtp_start = ports::reserve(RTP_PORTS);
         let rtp = (rtp_start, rtp_start + RTP_PORTS - 1);
@@ -55,6 +71,14 @@ impl Switch {
             ("cdr.path".into(), cdr.display().to_string()),
             ("log.level".into(), "debug".into()),
             ("sip.auth_algorithms".into(), r#"["MD5"]"#.into()),
+            (
+                "media.sounds".into(),
+                repo_root().join("sounds").display().to_string(),
+            ),
+            (
+                "media.recordings".into(),
+                dir.join("recordings").display().to_string(),
+            ),
         ];
         for (k, v) in overrides {
             sets.retain(|(key, _)| key != k);
@@ -174,6 +198,21 @@ impl Drop for Switch {
             );
         }
     }
+}
+
+/// Copies the folder `from` to `to`, recursively.
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// The repository root (the workspace folder holding `conf/` and `tests/`).

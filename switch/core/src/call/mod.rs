@@ -263,7 +263,14 @@ impl Call {
     async fn setup_media(&mut self) -> Result<(), End> {
         if !self.a_invite.body.is_empty() {
             match SessionDescription::parse(&self.a_invite.body) {
-                Ok(sdp) if sdp.audio().is_some() => self.a_sdp = Some(sdp),
+                Ok(sdp) if sdp.audio().is_some() => {
+                    tracing::debug!(
+                        uuid = %self.uuid,
+                        offer = ?sdp.audio().map(|a| a.offered_formats().iter().map(|f| f.rtpmap_value()).collect::<Vec<_>>()),
+                        "caller's offer"
+                    );
+                    self.a_sdp = Some(sdp)
+                }
                 Ok(_) | Err(_) => {
                     tracing::info!(uuid = %self.uuid, "offer without usable audio");
                     return Err(End::new("INCOMPATIBLE_DESTINATION"));
