@@ -9,6 +9,7 @@
 
 pub mod baresip;
 pub mod cdr;
+pub mod pcap;
 pub mod ports;
 pub mod process;
 pub mod rtp;
