@@ -30,6 +30,10 @@ pub struct CdrRow {
     pub rtp_packets_in: i64,
     /// RTP packets sent on this leg.
     pub rtp_packets_out: i64,
+    /// Answer time, epoch microseconds.
+    pub answer_epoch_us: Option<i64>,
+    /// End time, epoch microseconds.
+    pub end_epoch_us: i64,
 }
 
 /// Every row, oldest first. A database or table that does not exist yet reads as no rows.
@@ -52,7 +56,8 @@ pub fn read(path: &Path) -> Result<Vec<CdrRow>, rusqlite::Error> {
     }
     let mut stmt = conn.prepare(
         "SELECT uuid, call_uuid, leg, caller_id_number, destination_number, answer_stamp,
-                duration, billsec, hangup_cause, rtp_packets_in, rtp_packets_out
+                duration, billsec, hangup_cause, rtp_packets_in, rtp_packets_out,
+                answer_epoch_us, end_epoch_us
          FROM cdr ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -68,6 +73,8 @@ pub fn read(path: &Path) -> Result<Vec<CdrRow>, rusqlite::Error> {
             hangup_cause: r.get(8)?,
             rtp_packets_in: r.get(9)?,
             rtp_packets_out: r.get(10)?,
+            answer_epoch_us: r.get(11)?,
+            end_epoch_us: r.get(12)?,
         })
     })?;
     rows.collect()
@@ -118,9 +125,10 @@ mod tests {
             "CREATE TABLE cdr (id INTEGER PRIMARY KEY, uuid TEXT, call_uuid TEXT, leg TEXT,
                caller_id_number TEXT, destination_number TEXT, answer_stamp TEXT,
                duration INTEGER, billsec INTEGER, hangup_cause TEXT,
-               rtp_packets_in INTEGER, rtp_packets_out INTEGER);
-             INSERT INTO cdr VALUES (1,'a','a','A','1002','1001','2026',3,2,'NORMAL_CLEARING',10,11);
-             INSERT INTO cdr VALUES (2,'b','a','B','1002','1001',NULL,0,0,'ORIGINATOR_CANCEL',0,0);",
+               rtp_packets_in INTEGER, rtp_packets_out INTEGER, answer_epoch_us INTEGER,
+               end_epoch_us INTEGER);
+             INSERT INTO cdr VALUES (1,'a','a','A','1002','1001','2026',3,2,'NORMAL_CLEARING',10,11,5,9);
+             INSERT INTO cdr VALUES (2,'b','a','B','1002','1001',NULL,0,0,'ORIGINATOR_CANCEL',0,0,NULL,9);",
         )
         .unwrap();
         let rows = wait_for(&p, Duration::from_secs(1), |r| r.len() == 2);

@@ -26,6 +26,8 @@ pub struct RtpStats {
     pub rtcp: u64,
     /// Datagrams that are neither RTP nor RTCP.
     pub other: u64,
+    /// G.711 packets (payload type 0 or 8) whose audio is louder than -40 dBFS: not silence.
+    pub loud: u64,
 }
 
 impl RtpStats {
@@ -48,7 +50,16 @@ impl RtpStats {
         let csrcs = usize::from(data[0] & 0x0f) * 4;
         self.packets += 1;
         self.payload_bytes += data.len().saturating_sub(12 + csrcs) as u64;
-        *self.by_payload_type.entry(data[1] & 0x7f).or_default() += 1;
+        let pt = data[1] & 0x7f;
+        *self.by_payload_type.entry(pt).or_default() += 1;
+        if let (0 | 8, Some(payload)) = (pt, data.get(12 + csrcs..)) {
+            let decode = if pt == 0 { ulaw_decode } else { alaw_decode };
+            let energy: f64 = payload.iter().map(|&b| f64::from(decode(b)).powi(2)).sum();
+            let rms = (energy / payload.len().max(1) as f64).sqrt();
+            if rms > 328.0 {
+                self.loud += 1;
+            }
+        }
         self.ssrcs
             .insert(u32::from_be_bytes([data[8], data[9], data[10], data[11]]));
     }
@@ -251,6 +262,35 @@ fn ulaw(sample: i16) -> u8 {
     !(sign | (exponent << 4) as u8 | mantissa as u8)
 }
 
+/// G.711 µ-law decoding of one byte.
+fn ulaw_decode(b: u8) -> i16 {
+    let b = !b;
+    let exponent = (b >> 4) & 0x07;
+    let mantissa = i32::from(b & 0x0f);
+    let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+    if b & 0x80 != 0 {
+        -magnitude as i16
+    } else {
+        magnitude as i16
+    }
+}
+
+/// G.711 A-law decoding of one byte.
+fn alaw_decode(b: u8) -> i16 {
+    let b = b ^ 0x55;
+    let exponent = (b >> 4) & 0x07;
+    let mantissa = i32::from(b & 0x0f);
+    let magnitude = match exponent {
+        0 => (mantissa << 4) + 8,
+        e => ((mantissa << 4) + 0x108) << (e - 1),
+    };
+    if b & 0x80 != 0 {
+        magnitude as i16
+    } else {
+        -magnitude as i16
+    }
+}
+
 /// G.711 A-law encoding of one sample.
 fn alaw(sample: i16) -> u8 {
     let (sign, mut s) = if sample >= 0 {
@@ -282,6 +322,12 @@ mod tests {
         assert_eq!(alaw(-1), 0x55);
         assert_eq!(alaw(i16::MAX), 0xaa);
         assert_eq!(alaw(i16::MIN), 0x2a);
+        for x in [-30000i16, -1000, -10, 0, 10, 1000, 30000] {
+            let (u, a) = (ulaw_decode(ulaw(x)), alaw_decode(alaw(x)));
+            let tol = i32::from(x).abs() / 16 + 16;
+            assert!((i32::from(u) - i32::from(x)).abs() <= tol, "{x} -> {u}");
+            assert!((i32::from(a) - i32::from(x)).abs() <= tol, "{x} -> {a}");
+        }
     }
 
     #[test]

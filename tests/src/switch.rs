@@ -153,6 +153,11 @@ impl Switch {
         addr.ip() == Ipv4Addr::LOCALHOST && (self.rtp.0..=self.rtp.1).contains(&addr.port())
     }
 
+    /// Where relative recordings go (`media.recordings`).
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.dir.join("recordings")
+    }
+
     /// The SQLite CDR database.
     pub fn cdr_path(&self) -> PathBuf {
         self.dir.join("cdr.sqlite")

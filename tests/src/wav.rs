@@ -24,6 +24,14 @@ impl Wav {
             .collect()
     }
 
+    /// The first two channels apart (left, right).
+    pub fn split_stereo(&self) -> (Vec<i16>, Vec<i16>) {
+        let ch = usize::from(self.channels.max(1));
+        let left = self.samples.iter().step_by(ch).copied().collect();
+        let right = self.samples.iter().skip(1).step_by(ch).copied().collect();
+        (left, right)
+    }
+
     /// Length in seconds.
     pub fn seconds(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.channels.max(1)) / f64::from(self.rate.max(1))

@@ -45,7 +45,11 @@ fn rfc4733_digit_is_reported_and_reaches_the_callee() {
     assert!(wait_logged(&sw, '5'), "the switch did not report digit 5");
     // dtmf_2833_5.pcap holds 10 event packets (3 of them end retransmissions).
     let got = to_callee.stats().of_type(101);
-    assert!(got >= 7, "telephone-events at the callee: {:?}", to_callee.stats());
+    assert!(
+        got >= 7,
+        "telephone-events at the callee: {:?}",
+        to_callee.stats()
+    );
 }
 
 #[test]
@@ -59,8 +63,11 @@ fn inband_tones_are_detected_and_sent_on_as_events() {
     write_g711(&pcap, G711::Pcmu, &dtmf_pieces('7', 200, 400)).expect("write pcap");
     let text = std::fs::read_to_string(scenario_path("uac_call_pcmu_pcap.xml")).expect("read");
     let scenario = dir.join("uac_inband.xml");
-    std::fs::write(&scenario, text.replace("@PCAP@", &pcap.display().to_string()))
-        .expect("write scenario");
+    std::fs::write(
+        &scenario,
+        text.replace("@PCAP@", &pcap.display().to_string()),
+    )
+    .expect("write scenario");
     let (to_callee, to_caller) = (RtpSink::bind(), RtpSink::bind());
     // The callee offers telephone-event (uas_answer's SDP has 101), the caller does not.
     let callee = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
@@ -77,5 +84,9 @@ fn inband_tones_are_detected_and_sent_on_as_events() {
     callee.wait().assert_passed();
     assert!(wait_logged(&sw, '7'), "the switch did not detect the tones");
     let events = to_callee.stats().of_type(101);
-    assert!(events >= 3, "telephone-events at the callee: {:?}", to_callee.stats());
+    assert!(
+        events >= 3,
+        "telephone-events at the callee: {:?}",
+        to_callee.stats()
+    );
 }
