@@ -8,6 +8,7 @@ pub mod call;
 pub mod cdr;
 pub mod config;
 pub mod context;
+pub mod event;
 pub mod media;
 pub mod registrar;
 pub mod runtime;
