@@ -1,6 +1,6 @@
 //! Configuration: TOML files in one folder, checked completely before the switch binds a socket.
 //!
-//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[acl]`, `[cdr]`, `[log]`). Every key
+//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[acl]`, `[cdr]`, `[log]`, `[esl]`). Every key
 //!   has a default, so the file may be empty or missing. `--set KEY=VALUE` overrides apply here.
 //! - `<dir>/directory/*.toml`: users, all files merged (see [`Directory`]).
 //! - `<dir>/dialplan.toml`: routing rules (see [`Dialplan`]).
@@ -13,6 +13,7 @@ mod cidr;
 mod dialplan;
 mod directory;
 mod error;
+mod esl;
 mod settings;
 mod source;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use cidr::{Cidr, CidrParseError};
 pub use dialplan::{Action, Dialplan, Rule, DIAL_ENDPOINTS, KNOWN_APPS};
 pub use directory::{Directory, User, DEMO_PASSWORD};
 pub use error::{ConfigError, ConfigErrorKind};
+pub use esl::{EslConfig, DEFAULT_ESL_PASSWORD};
 pub use settings::{
     AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
     ThrottleConfig, AUTH_ALGORITHMS, LOG_LEVELS,
@@ -55,10 +57,14 @@ pub struct Config {
     pub cdr: CdrConfig,
     /// `[log]`
     pub log: LogConfig,
+    /// `[esl]`
+    pub esl: EslConfig,
     /// Users from `directory/*.toml`.
     pub directory: Directory,
     /// Rules from `dialplan.toml`.
     pub dialplan: Dialplan,
+    /// The `--set` overrides it was loaded with (a reload applies them again).
+    pub overrides: Vec<(String, String)>,
 }
 
 impl Config {
@@ -83,8 +89,10 @@ impl Config {
             acl: settings.acl,
             cdr: settings.cdr,
             log: settings.log,
+            esl: settings.esl,
             directory: Directory::load(&dir.join(DIRECTORY_DIR))?,
             dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
+            overrides: overrides.to_vec(),
         })
     }
 }

@@ -186,6 +186,7 @@ pub(crate) struct RawMain {
     acl: RawAcl,
     cdr: RawCdr,
     log: RawLog,
+    esl: super::esl::RawEsl,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -326,6 +327,7 @@ pub(crate) struct MainSettings {
     pub acl: AclConfig,
     pub cdr: CdrConfig,
     pub log: LogConfig,
+    pub esl: super::esl::EslConfig,
 }
 
 impl RawMain {
@@ -349,6 +351,7 @@ impl RawMain {
                     path: PathBuf::from(path),
                 },
             },
+            esl: self.esl.validate(&bad)?,
             log: match self.log.level.to_ascii_lowercase() {
                 level if LOG_LEVELS.contains(&level.as_str()) => LogConfig { level },
                 _ => {
@@ -521,6 +524,7 @@ mod tests {
         assert_eq!(s.acl, AclConfig::default());
         assert_eq!(s.cdr, CdrConfig::default());
         assert_eq!(s.log, LogConfig::default());
+        assert_eq!(s.esl, super::super::esl::EslConfig::default());
     }
 
     #[test]
