@@ -80,6 +80,7 @@ impl Call {
                     if let Some(i) = self.fork_of(tx) {
                         self.forks[i].state = LegState::Ended;
                         self.forks[i].final_status = Some(408);
+                        self.on_b_ended(i, "RECOVERY_ON_TIMER_EXPIRE");
                         if let Some(cause) = self.all_failed(first_fork) {
                             return Ok(Outcome::Failed(cause));
                         }
@@ -180,6 +181,7 @@ impl Call {
             destination: dest,
             sent_cancel: false,
         });
+        self.on_b_created();
     }
 
     /// Rewrites an SDP for the A leg (`to_a`) or the B leg, bumping that leg's version.
@@ -246,6 +248,7 @@ impl Call {
                         r.body = self.sdp_for(sdp, true, self.a_port);
                         self.respond(self.a_tx, r);
                         self.a_early_sdp_sent = true;
+                        self.on_progress(true);
                     }
                 } else if !self.a_ringing_sent
                     && !self.a_early_sdp_sent
@@ -255,6 +258,7 @@ impl Call {
                     r.headers.push("Contact", &self.a.contact);
                     self.respond(self.a_tx, r);
                     self.a_ringing_sent = true;
+                    self.on_progress(false);
                 }
                 None
             }
@@ -264,6 +268,7 @@ impl Call {
                 self.forks[i].final_status = Some(status);
                 self.forks[i].answer = Some(SystemTime::now());
                 self.winner = Some(i);
+                self.on_b_answered(i);
                 if let Some(r) = &self.relay {
                     r.set_mode(RelayMode::Bridge);
                 }
@@ -283,13 +288,16 @@ impl Call {
                     self.respond(self.a_tx, r);
                     self.a_state = LegState::Answered;
                     self.answer = Some(SystemTime::now());
+                    self.on_answered();
                 }
+                self.on_bridged(i);
                 tracing::info!(uuid = %self.uuid, dest = %self.forks[i].destination, "bridged");
                 Some(Ok(()))
             }
             _ => {
                 self.forks[i].state = LegState::Ended;
                 self.forks[i].final_status = Some(status);
+                self.on_b_ended(i, cause::sip_to_cause(status));
                 tracing::info!(uuid = %self.uuid, dest = %self.forks[i].destination, status, "B leg failed");
                 let first = 0;
                 self.all_failed(first).map(Err)
@@ -312,6 +320,7 @@ impl Call {
         let req = self.forks[i].dialog.request(Method::Bye);
         let dest = self.forks[i].dialog.peer;
         self.forks[i].state = LegState::Ended;
+        self.on_b_ended(i, "NORMAL_CLEARING");
         let _ = self.ctx.sip.request(req, dest, self.owner.clone()).await;
     }
 
@@ -322,6 +331,7 @@ impl Call {
             f.state = LegState::Ended;
             tracing::debug!(dest = %f.destination, why, "cancelling B leg");
             self.ctx.sip.send(SipCommand::Cancel { tx: f.invite_tx });
+            self.on_b_ended(i, why);
         }
     }
 
@@ -392,6 +402,7 @@ impl Call {
                     }
                 }
                 CallEvent::Hangup { cause } => return Err(End { cause }),
+                CallEvent::Control(c) => self.control(c),
                 CallEvent::NoAck { tx } if tx == self.a_tx => {
                     return Err(End::new("RECOVERY_ON_TIMER_EXPIRE"))
                 }

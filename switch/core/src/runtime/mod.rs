@@ -10,6 +10,7 @@ use crate::call::CallEvent;
 use crate::cdr::CdrWriter;
 use crate::config::Config;
 use crate::context::Context;
+use crate::event::{EventBus, Identity};
 use crate::media::PortPool;
 use crate::registrar::Registrations;
 
@@ -37,15 +38,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })?;
     let (sip, sockets) = sip::bind(&config).await.map_err(StartError::Bind)?;
     let ports = PortPool::new(config.rtp.ip, config.rtp.ports.clone());
-    let ctx = Arc::new(Context {
+    let events = EventBus::new(Identity::new(&config.rtp.ip.to_string(), ""));
+    let ctx = Arc::new(Context::new(
         config,
-        registrations: Registrations::default(),
+        Registrations::default(),
         ports,
         cdr,
-        calls: Default::default(),
         sip,
-        started: Instant::now(),
-    });
+        events,
+    ));
     let sip_task = tokio::spawn(sip::run(ctx.clone(), sockets));
     if let Some(a) = ctx.sip.udp {
         tracing::info!(addr = %a, "SIP listening on UDP");
