@@ -10,6 +10,7 @@ pub mod cdr;
 pub mod channel;
 pub mod config;
 pub mod context;
+pub mod esl;
 pub mod event;
 pub mod log;
 pub mod media;

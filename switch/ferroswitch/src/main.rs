@@ -1,4 +1,9 @@
-//! `ferroswitch`: starts the switch in the foreground on `conf/` of the current directory.
+//! `ferroswitch`: starts the switch in the foreground on `conf/` of the current directory;
+//! `ferroswitch cli` is the console, a client of the event socket.
+
+mod cli;
+mod client;
+mod console;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,6 +12,7 @@ use switch_core::config::{parse_set, Config};
 
 const USAGE: &str = "\
 usage: ferroswitch [--conf DIR] [--set KEY=VALUE]...
+       ferroswitch cli [-H HOST] [-P PORT] [-p PASSWORD] [-x COMMAND]   (see ferroswitch cli -h)
 
   --conf DIR         config folder (default: ./conf)
   --set KEY=VALUE    override a key of ferroswitch.toml, e.g. --set sip.udp=127.0.0.1:5080
@@ -62,6 +68,10 @@ fn parse_args() -> Result<Option<Args>, String> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("cli") {
+        return cli::main(&argv[2..]);
+    }
     let args = match parse_args() {
         Ok(Some(a)) => a,
         Ok(None) => return ExitCode::SUCCESS,
@@ -81,13 +91,15 @@ fn main() -> ExitCode {
         println!("config OK: {}", args.conf.display());
         return ExitCode::SUCCESS;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| config.log.level.clone());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if let Err(e) = switch_core::log::init(&filter, ansi) {
+        eprintln!("ferroswitch: {e}");
+        return ExitCode::from(2);
+    }
     let demo = config.directory.demo_password_users();
     if !demo.is_empty() {
         tracing::warn!(

@@ -13,6 +13,7 @@ mod control;
 mod show;
 mod uuid;
 
+pub use builtin::uptime_text as builtin_uptime_text;
 pub use control::{CallControl, CoreCallControl};
 pub use show::Table;
 

@@ -1,5 +1,6 @@
 //! The runtime edge: the only place that binds sockets and runs tasks.
 
+pub mod heartbeat;
 pub mod sip;
 mod tcp;
 
@@ -20,6 +21,11 @@ use crate::registrar::Registrations;
 pub enum StartError {
     #[error("cannot bind SIP socket: {0}")]
     Bind(std::io::Error),
+    #[error("cannot bind the event socket esl.listen={addr}: {source}")]
+    EslBind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot open the CDR database {path}: {message}")]
     Cdr { path: String, message: String },
 }
@@ -27,6 +33,8 @@ pub enum StartError {
 /// A running switch.
 pub struct Running {
     pub ctx: Arc<Context>,
+    /// Where the event socket listens, when it is on.
+    pub esl: Option<std::net::SocketAddr>,
     sip_task: tokio::task::JoinHandle<()>,
 }
 
@@ -54,7 +62,28 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if let Some(a) = ctx.sip.tcp {
         tracing::info!(addr = %a, "SIP listening on TCP");
     }
-    Ok(Running { ctx, sip_task })
+    let esl = crate::esl::start(ctx.clone())
+        .await
+        .map_err(|source| StartError::EslBind {
+            addr: ctx
+                .config
+                .esl
+                .listen
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            source,
+        })?;
+    if let Some(a) = esl {
+        tracing::info!(addr = %a, "event socket listening");
+        if ctx.config.esl.password == crate::config::DEFAULT_ESL_PASSWORD {
+            tracing::warn!("esl.password is still the default ClueCon: change it before exposing the event socket");
+        }
+    }
+    if let Some(period) = ctx.config.esl.heartbeat {
+        tokio::spawn(heartbeat::run(ctx.clone(), period));
+    }
+    ctx.events.fire(crate::event::Event::new("STARTUP"));
+    Ok(Running { ctx, esl, sip_task })
 }
 
 impl Running {
