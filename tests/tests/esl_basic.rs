@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use ferroswitch_tests::{peer_available, EslClient, RtpSink, Sipp, SipUdp, Switch};
+use ferroswitch_tests::{peer_available, EslClient, RtpSink, SipUdp, Sipp, Switch};
 
 const PW: &str = "ClueCon";
 const T: Duration = Duration::from_secs(10);
@@ -32,18 +32,34 @@ fn auth_api_and_unknown_commands() {
     assert!(c.api("uuid_kill").starts_with("-USAGE: uuid_kill <uuid>"));
     assert_eq!(c.api("uuid_kill 0000"), "-ERR No such channel!\n");
     let help = c.api("help");
-    for cmd in ["status", "show", "uuid_kill", "uuid_getvar", "originate", "reload"] {
-        assert!(help.contains(&format!("\n  {cmd}")), "{cmd} in help:\n{help}");
+    for cmd in [
+        "status",
+        "show",
+        "uuid_kill",
+        "uuid_getvar",
+        "originate",
+        "reload",
+    ] {
+        assert!(
+            help.contains(&format!("\n  {cmd}")),
+            "{cmd} in help:\n{help}"
+        );
     }
     assert_eq!(c.command("frobnicate"), "-ERR command not found");
-    assert_eq!(c.command("event plain NOT_AN_EVENT"), "-ERR no keywords supplied");
+    assert_eq!(
+        c.command("event plain NOT_AN_EVENT"),
+        "-ERR no keywords supplied"
+    );
     assert_eq!(c.command("noevents"), "-ERR not listening for events");
     assert_eq!(c.command("linger"), "+OK will linger");
     assert_eq!(c.command("nolinger"), "+OK will not linger");
     assert_eq!(c.command("log loud"), "-ERR invalid log level");
     assert_eq!(c.command("log info"), "+OK log level info [6]");
     assert_eq!(c.command("nolog"), "+OK no longer logging");
-    assert_eq!(c.command("sendmsg 0000\ncall-command: hangup"), "-ERR invalid session id [0000]");
+    assert_eq!(
+        c.command("sendmsg 0000\ncall-command: hangup"),
+        "-ERR invalid session id [0000]"
+    );
     c.send("exit");
     assert_eq!(c.reply(T).reply_text(), "+OK bye");
     assert_eq!(c.read(T).unwrap().content_type(), "text/disconnect-notice");
@@ -68,7 +84,12 @@ fn bgapi_answers_with_a_job_uuid_and_a_background_job_event() {
     assert_eq!(e.header("Event-Name"), Some("BACKGROUND_JOB"));
     assert_eq!(e.header("Job-Command"), Some("status"));
     assert!(e.body.starts_with("UP "), "{e:?}");
-    for h in ["Core-UUID", "Event-Date-Timestamp", "Event-Sequence", "FreeSWITCH-Hostname"] {
+    for h in [
+        "Core-UUID",
+        "Event-Date-Timestamp",
+        "Event-Sequence",
+        "FreeSWITCH-Hostname",
+    ] {
         assert!(e.header(h).is_some(), "{h} in {e:?}");
     }
     // A client's own Job-UUID is kept.
@@ -90,7 +111,10 @@ fn channel_events_and_uuid_commands_during_a_call() {
         "+OK event listener enabled plain"
     );
     let mut json = EslClient::login(sw.esl_addr(), PW);
-    assert_eq!(json.command("event json ALL"), "+OK event listener enabled json");
+    assert_eq!(
+        json.command("event json ALL"),
+        "+OK event listener enabled json"
+    );
     let mut ctl = EslClient::login(sw.esl_addr(), PW);
 
     // The echo test until the switch hangs up: uac_call_wait_bye waits for our BYE.
@@ -107,7 +131,10 @@ fn channel_events_and_uuid_commands_during_a_call() {
     assert_eq!(create.header("Call-Direction"), Some("inbound"));
     assert_eq!(create.header("Caller-Unique-ID"), Some(uuid.as_str()));
     assert!(
-        create.header("Channel-Name").unwrap_or("").starts_with("sofia/internal/1002@"),
+        create
+            .header("Channel-Name")
+            .unwrap_or("")
+            .starts_with("sofia/internal/1002@"),
         "{create:?}"
     );
     let answer = plain
@@ -123,17 +150,26 @@ fn channel_events_and_uuid_commands_during_a_call() {
     assert_eq!(ctl.api(&format!("uuid_getvar {uuid} queue")), "_undef_");
     assert_eq!(ctl.api(&format!("uuid_setvar {uuid} queue sales")), "+OK\n");
     assert_eq!(ctl.api(&format!("uuid_getvar {uuid} queue")), "sales");
-    assert_eq!(ctl.api(&format!("uuid_getvar {uuid} destination_number")), "9196");
+    assert_eq!(
+        ctl.api(&format!("uuid_getvar {uuid} destination_number")),
+        "9196"
+    );
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(ctl.api(&format!("uuid_kill {uuid}")), "+OK\n");
     caller.wait().assert_passed();
 
     let done = plain
-        .wait_event(T, |e| e.header("Event-Name") == Some("CHANNEL_HANGUP_COMPLETE"))
+        .wait_event(T, |e| {
+            e.header("Event-Name") == Some("CHANNEL_HANGUP_COMPLETE")
+        })
         .expect("CHANNEL_HANGUP_COMPLETE");
     assert_eq!(done.header("Unique-ID"), Some(uuid.as_str()));
     assert_eq!(done.header("Hangup-Cause"), Some("NORMAL_CLEARING"));
-    assert_eq!(done.header("variable_queue"), Some("sales"), "variables ride along");
+    assert_eq!(
+        done.header("variable_queue"),
+        Some("sales"),
+        "variables ride along"
+    );
     assert!(ctl.api("show channels").ends_with("0 total.\n"));
 
     // The json client saw the whole life of the channel, in order.
@@ -176,9 +212,18 @@ fn filters_and_custom_subclasses() {
     let mut sub = EslClient::login(sw.esl_addr(), PW);
     let mut other = EslClient::login(sw.esl_addr(), PW);
     let mut src = EslClient::login(sw.esl_addr(), PW);
-    assert_eq!(sub.command("event plain CUSTOM test::esl"), "+OK event listener enabled plain");
-    assert_eq!(other.command("event plain CUSTOM other::thing"), "+OK event listener enabled plain");
-    assert_eq!(sub.command("filter X-Tag keep"), "+OK filter added. [X-Tag]=[keep]");
+    assert_eq!(
+        sub.command("event plain CUSTOM test::esl"),
+        "+OK event listener enabled plain"
+    );
+    assert_eq!(
+        other.command("event plain CUSTOM other::thing"),
+        "+OK event listener enabled plain"
+    );
+    assert_eq!(
+        sub.command("filter X-Tag keep"),
+        "+OK filter added. [X-Tag]=[keep]"
+    );
     for tag in ["drop", "keep", "drop"] {
         send_custom(&mut src, tag);
     }
@@ -193,7 +238,10 @@ fn filters_and_custom_subclasses() {
         other.drain(Duration::from_millis(200)).is_empty(),
         "another subclass gets nothing"
     );
-    assert_eq!(sub.command("filter delete X-Tag keep"), "+OK filter deleted. [X-Tag]=[keep]");
+    assert_eq!(
+        sub.command("filter delete X-Tag keep"),
+        "+OK filter deleted. [X-Tag]=[keep]"
+    );
     assert_eq!(sub.command("filter delete X-Tag"), "-ERR no such filter");
     send_custom(&mut src, "any");
     let e = sub.wait_event(T, |_| true).expect("unfiltered again");
@@ -201,7 +249,9 @@ fn filters_and_custom_subclasses() {
     assert_eq!(e.header("Event-Subclass"), Some("test::esl"));
     assert_eq!(sub.command("nixevent CUSTOM test::esl"), "+OK events nixed");
     send_custom(&mut src, "gone");
-    assert!(sub.wait_event(Duration::from_millis(500), |_| true).is_none());
+    assert!(sub
+        .wait_event(Duration::from_millis(500), |_| true)
+        .is_none());
 }
 
 #[test]
@@ -213,12 +263,18 @@ fn malformed_input_gets_an_error_and_the_others_carry_on() {
     big.send_raw(b"api status\nX-Junk: ");
     big.send_raw(&vec![b'a'; 70 * 1024]);
     let r = big.reply(T);
-    assert!(r.reply_text().starts_with("-ERR headers longer than"), "{r:?}");
+    assert!(
+        r.reply_text().starts_with("-ERR headers longer than"),
+        "{r:?}"
+    );
     assert!(big.closed_within(T));
 
     let mut bad_len = EslClient::login(sw.esl_addr(), PW);
     bad_len.send("sendevent CUSTOM\nContent-Length: lots");
-    assert!(bad_len.reply(T).reply_text().starts_with("-ERR invalid Content-Length"));
+    assert!(bad_len
+        .reply(T)
+        .reply_text()
+        .starts_with("-ERR invalid Content-Length"));
     assert!(bad_len.closed_within(T));
 
     let mut binary = EslClient::connect(sw.esl_addr());
@@ -233,7 +289,10 @@ fn malformed_input_gets_an_error_and_the_others_carry_on() {
 fn a_client_that_never_reads_does_not_stall_the_others() {
     let sw = Switch::start(&[]);
     let mut stuck = EslClient::login(sw.esl_addr(), PW);
-    assert_eq!(stuck.command("event plain ALL"), "+OK event listener enabled plain");
+    assert_eq!(
+        stuck.command("event plain ALL"),
+        "+OK event listener enabled plain"
+    );
     let mut src = EslClient::login(sw.esl_addr(), PW);
     // About 40 MB of events: far more than the kernel buffers the stuck client.
     let pad = "x".repeat(4000);
@@ -245,7 +304,10 @@ fn a_client_that_never_reads_does_not_stall_the_others() {
         assert_eq!(r, "+OK");
     }
     let flood = started.elapsed();
-    assert!(flood < Duration::from_secs(60), "10000 commands took {flood:?}");
+    assert!(
+        flood < Duration::from_secs(60),
+        "10000 commands took {flood:?}"
+    );
     let probe = SipUdp::bind();
     let r = probe.options(sw.sip_addr(), Duration::from_secs(2));
     assert_eq!(r.map(|r| r.status), Some(200), "SIP still answers");
@@ -262,7 +324,10 @@ fn a_client_that_never_reads_does_not_stall_the_others() {
         {
             break;
         }
-        assert!(Instant::now() < deadline, "no sign of the stuck client being handled:\n{status}");
+        assert!(
+            Instant::now() < deadline,
+            "no sign of the stuck client being handled:\n{status}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(stuck);

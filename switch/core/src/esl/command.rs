@@ -90,7 +90,7 @@ impl Request {
                     }
                 }
             }
-            "event" => {
+            "event" | "events" => {
                 let mut names = words();
                 let format = match names.first().and_then(|w| EventFormat::parse(w)) {
                     Some(f) => {
@@ -112,8 +112,8 @@ impl Request {
                 }
                 Request::MyEvents { uuid, format }
             }
-            "nixevent" => Request::NixEvent(words()),
-            "noevents" => Request::NoEvents,
+            "nixevent" | "nixevents" => Request::NixEvent(words()),
+            "noevents" | "noevent" => Request::NoEvents,
             "filter" => {
                 let (header, value) = match rest.split_once(char::is_whitespace) {
                     Some((h, v)) => (h.to_string(), v.trim().to_string()),
