@@ -214,21 +214,21 @@ impl Backend for SocketBackend {
                     return;
                 }
             };
-            match f.header("Content-Type") {
-                Some("api/response" | "command/reply") => {
-                    if tx.send(f).is_err() {
-                        return;
-                    }
-                }
-                Some("log/data") => {
+            let content_type = f.header("Content-Type").unwrap_or("").to_string();
+            match content_type.as_str() {
+                "api/response" | "command/reply" => match tx.send(f) {
+                    Ok(()) => {}
+                    Err(_) => return,
+                },
+                "log/data" => {
                     let level = f
                         .header("Log-Level")
                         .and_then(|l| l.parse().ok())
                         .unwrap_or(7);
                     print(paint(colour, level_colour(level), &f.body_text()));
                 }
-                Some(t) if t.starts_with("text/event-") => print(show_event(colour, t, &f)),
-                Some("text/disconnect-notice") => {
+                t if t.starts_with("text/event-") => print(show_event(colour, t, &f)),
+                "text/disconnect-notice" => {
                     print(f.body_text());
                     return;
                 }

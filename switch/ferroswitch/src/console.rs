@@ -91,7 +91,7 @@ pub fn run(backend: &mut dyn Backend, commands: Vec<String>, prompt: &str) -> Re
             }
             Slash::Socket(cmd) => backend.socket(&cmd),
             Slash::Unknown => Ok(format!("-ERR unknown console command {line}; try /help\n")),
-            Slash::NotSlash => backend.api(line),
+            Slash::Api => backend.api(line),
         };
         match reply {
             Ok(text) => print_reply(&text),
@@ -117,12 +117,12 @@ enum Slash {
     Help,
     Socket(String),
     Unknown,
-    NotSlash,
+    Api,
 }
 
 fn slash(line: &str) -> Slash {
     let Some(rest) = line.strip_prefix('/') else {
-        return Slash::NotSlash;
+        return Slash::Api;
     };
     let (word, args) = rest.split_once(' ').unwrap_or((rest, ""));
     match word {
@@ -211,7 +211,7 @@ mod tests {
         assert!(matches!(slash("/event plain ALL"), Slash::Socket(c) if c == "event plain ALL"));
         assert!(matches!(slash("/nolog"), Slash::Socket(c) if c == "nolog"));
         assert!(matches!(slash("/what"), Slash::Unknown));
-        assert!(matches!(slash("status"), Slash::NotSlash));
+        assert!(matches!(slash("status"), Slash::Api));
     }
 
     #[test]

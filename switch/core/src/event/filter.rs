@@ -197,7 +197,7 @@ impl Interest {
             return Ok(());
         }
         self.filters.retain(|f| {
-            !(f.header.eq_ignore_ascii_case(header) && value.map_or(true, |v| f.value == v))
+            !(f.header.eq_ignore_ascii_case(header) && value.is_none_or(|v| f.value == v))
         });
         if self.filters.len() == before {
             return Err(FilterError::NoSuchFilter);
@@ -218,8 +218,7 @@ impl Interest {
         let name = e.name();
         let named = self.all
             || (self.names.contains(name)
-                && (name != "CUSTOM"
-                    || e.subclass().map_or(true, |s| self.subclasses.contains(s))));
+                && (name != "CUSTOM" || e.subclass().is_none_or(|s| self.subclasses.contains(s))));
         if !named {
             return false;
         }

@@ -47,7 +47,7 @@ const UNSAFE: &[u8] = b"\r\n \"#%&+:;<=>?@[\\]^`{|}";
 pub fn url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for &b in value.as_bytes() {
-        if b < b' ' || b > b'~' || UNSAFE.contains(&b) {
+        if !(b' '..=b'~').contains(&b) || UNSAFE.contains(&b) {
             out.push('%');
             out.push(HEX[usize::from(b >> 4)] as char);
             out.push(HEX[usize::from(b & 15)] as char);
