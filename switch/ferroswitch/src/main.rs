@@ -4,6 +4,7 @@
 mod cli;
 mod client;
 mod console;
+mod local;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ usage: ferroswitch [--conf DIR] [--set KEY=VALUE]...
   --conf DIR         config folder (default: ./conf)
   --set KEY=VALUE    override a key of ferroswitch.toml, e.g. --set sip.udp=127.0.0.1:5080
   --check            validate the config and exit
+  --no-console       no console even when standard input is a terminal
   -h, --help         this text
   -V, --version      print the version";
 
@@ -24,6 +26,7 @@ struct Args {
     conf: PathBuf,
     sets: Vec<(String, String)>,
     check: bool,
+    no_console: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -31,6 +34,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         conf: PathBuf::from("conf"),
         sets: Vec::new(),
         check: false,
+        no_console: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -44,6 +48,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 return Ok(None);
             }
             "--check" => args.check = true,
+            "--no-console" => args.no_console = true,
             "--conf" => args.conf = it.next().ok_or("--conf needs a folder")?.into(),
             "--set" => {
                 let kv = it.next().ok_or("--set needs KEY=VALUE")?;
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let no_console = args.no_console;
     rt.block_on(async move {
         let running = match switch_core::runtime::start(config).await {
             Ok(r) => r,
@@ -128,11 +134,35 @@ fn main() -> ExitCode {
             }
         };
         tracing::info!("ferroswitch {} ready", env!("CARGO_PKG_VERSION"));
-        wait_for_signal().await;
+        let console = console_requested(no_console).then(|| {
+            let (done, exited) = tokio::sync::oneshot::channel::<()>();
+            let backend =
+                local::LocalBackend::new(tokio::runtime::Handle::current(), running.ctx.clone());
+            std::thread::spawn(move || {
+                if let Err(e) = backend.run() {
+                    eprintln!("ferroswitch: console: {e}");
+                }
+                let _ = done.send(());
+            });
+            exited
+        });
+        match console {
+            Some(exited) => tokio::select! {
+                _ = wait_for_signal() => {}
+                _ = exited => {}
+            },
+            None => wait_for_signal().await,
+        }
         tracing::info!("shutting down");
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// The in-process console runs when standard input and output are a terminal.
+fn console_requested(no_console: bool) -> bool {
+    use std::io::IsTerminal;
+    !no_console && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 async fn wait_for_signal() {

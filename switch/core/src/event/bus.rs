@@ -194,7 +194,33 @@ impl EventBus {
     }
 }
 
+/// A handle that changes a subscription's interest from elsewhere (while its owner waits
+/// in [`Subscription::recv`]).
+#[derive(Clone)]
+pub struct InterestHandle {
+    shared: Arc<Shared>,
+}
+
+impl InterestHandle {
+    /// Changes what the subscriber receives; returns what `f` returns.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Interest) -> R) -> R {
+        let mut i = self
+            .shared
+            .interest
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        f(&mut i)
+    }
+}
+
 impl Subscription {
+    /// A handle to change this subscription's interest.
+    pub fn interest_handle(&self) -> InterestHandle {
+        InterestHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// The next event; `None` once the bus is gone.
     pub async fn recv(&mut self) -> Option<Arc<Event>> {
         self.rx.recv().await

@@ -12,7 +12,7 @@ mod filter;
 mod format;
 mod names;
 
-pub use bus::{BusStats, EventBus, Identity, Subscription, DEFAULT_QUEUE};
+pub use bus::{BusStats, EventBus, Identity, InterestHandle, Subscription, DEFAULT_QUEUE};
 pub use filter::{Filter, FilterError, Interest};
 pub use format::{url_decode, url_encode, EventFormat};
 pub use names::{is_event_name, EVENT_NAMES, MYEVENTS};
