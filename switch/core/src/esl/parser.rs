@@ -276,6 +276,21 @@ mod tests {
     }
 
     #[test]
+    fn how_bytes_arrive_does_not_change_the_frames() {
+        let input: &[u8] = b"auth x\n\n\r\napi status\r\n\r\nsendmsg u\ncall-command: hangup\nContent-Length: 4\n\n\n\n\n\nevent plain ALL\n\n";
+        let whole = all(Mode::Commands, input);
+        assert_eq!(whole.len(), 4);
+        for cut in 0..=input.len() {
+            let mut p = Parser::new(Mode::Commands);
+            p.feed(&input[..cut]);
+            let mut got: Vec<_> = std::iter::from_fn(|| p.next_frame()).collect();
+            p.feed(&input[cut..]);
+            got.extend(std::iter::from_fn(|| p.next_frame()));
+            assert_eq!(got, whole, "split at {cut}");
+        }
+    }
+
+    #[test]
     fn garbage_never_panics() {
         let mut seed = 0x1234_5678_u32;
         for _ in 0..2000 {
