@@ -54,6 +54,27 @@ fn auth_api_and_unknown_commands() {
     assert_eq!(c.command("linger"), "+OK will linger");
     assert_eq!(c.command("nolinger"), "+OK will not linger");
     assert_eq!(c.command("log loud"), "-ERR invalid log level");
+    assert_eq!(c.command("log debug"), "+OK log level debug [7]");
+    // Running a command logs at debug: the line comes back as log/data.
+    assert!(c.api("uptime").trim().parse::<u64>().is_ok());
+    let deadline = Instant::now() + T;
+    let line = loop {
+        let m = c.read(Duration::from_secs(1));
+        if let Some(m) = m.filter(|m| m.content_type() == "log/data") {
+            if m.body.contains("api") {
+                break m;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log/data line for the api command"
+        );
+    };
+    assert_eq!(line.header("Log-Level"), Some("7"), "{line:?}");
+    assert!(
+        line.body.contains("[DEBUG]") && line.body.ends_with('\n'),
+        "{line:?}"
+    );
     assert_eq!(c.command("log info"), "+OK log level info [6]");
     assert_eq!(c.command("nolog"), "+OK no longer logging");
     assert_eq!(
@@ -197,6 +218,80 @@ fn channel_events_and_uuid_commands_during_a_call() {
             "CHANNEL_DESTROY"
         ]
     );
+}
+
+#[test]
+fn bridge_events_name_both_legs() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start(&[]);
+    let mut c = EslClient::login(sw.esl_addr(), PW);
+    assert_eq!(
+        c.command("event plain ALL"),
+        "+OK event listener enabled plain"
+    );
+    let (to_callee, to_caller) = (RtpSink::bind(), RtpSink::bind());
+    let callee = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_callee.port())
+        .spawn();
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "1001")
+        .key("sinkport", to_caller.port())
+        .duration_ms(2000)
+        .spawn();
+    let is = |name: &'static str| {
+        move |e: &ferroswitch_tests::EslMessage| e.header("Event-Name") == Some(name)
+    };
+    let bridge = c
+        .wait_event(T, is("CHANNEL_BRIDGE"))
+        .expect("CHANNEL_BRIDGE");
+    let a = bridge.header("Unique-ID").unwrap_or("").to_string();
+    let b = bridge
+        .header("Other-Leg-Unique-ID")
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(bridge.header("Bridge-A-Unique-ID"), Some(a.as_str()));
+    assert_eq!(bridge.header("Bridge-B-Unique-ID"), Some(b.as_str()));
+    assert_eq!(bridge.header("Caller-Destination-Number"), Some("1001"));
+    assert_eq!(b.len(), 36, "{bridge:?}");
+    let mut ctl = EslClient::login(sw.esl_addr(), PW);
+    let calls: serde_json::Value = serde_json::from_str(&ctl.api("show calls as json")).unwrap();
+    assert_eq!(calls["row_count"], 1, "{calls}");
+    assert_eq!(calls["rows"][0]["uuid"], a.as_str());
+    assert_eq!(calls["rows"][0]["b_uuid"], b.as_str());
+    assert_eq!(calls["rows"][0]["b_callstate"], "ACTIVE");
+    caller.wait().assert_passed();
+    callee.wait().assert_passed();
+    let unbridge = c
+        .wait_event(T, is("CHANNEL_UNBRIDGE"))
+        .expect("CHANNEL_UNBRIDGE");
+    assert_eq!(unbridge.header("Unique-ID"), Some(a.as_str()));
+    let mut done = Vec::new();
+    while done.len() < 2 {
+        let e = c
+            .wait_event(T, is("CHANNEL_HANGUP_COMPLETE"))
+            .expect("two HANGUP_COMPLETEs");
+        done.push((
+            e.header("Unique-ID").unwrap_or("").to_string(),
+            e.header("Call-Direction").unwrap_or("").to_string(),
+            e.header("Hangup-Cause").unwrap_or("").to_string(),
+        ));
+    }
+    done.sort();
+    let mut want = vec![
+        (
+            a.clone(),
+            "inbound".to_string(),
+            "NORMAL_CLEARING".to_string(),
+        ),
+        (
+            b.clone(),
+            "outbound".to_string(),
+            "NORMAL_CLEARING".to_string(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(done, want);
 }
 
 fn send_custom(c: &mut EslClient, tag: &str) {

@@ -89,6 +89,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 impl Running {
     /// Hangs up every call (BYE to answered legs), waits for them to finish, flushes CDRs.
     pub async fn shutdown(self) {
+        self.ctx.events.fire(crate::event::Event::new("SHUTDOWN"));
         let calls: Vec<_> = self
             .ctx
             .calls
