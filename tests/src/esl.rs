@@ -198,7 +198,7 @@ impl EslClient {
     pub fn wait_event(
         &mut self,
         timeout: Duration,
-        want: impl Fn(&EslMessage) -> bool,
+        mut want: impl FnMut(&EslMessage) -> bool,
     ) -> Option<EslMessage> {
         let deadline = Instant::now() + timeout;
         loop {

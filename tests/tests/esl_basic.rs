@@ -242,9 +242,27 @@ fn bridge_events_name_both_legs() {
     let is = |name: &'static str| {
         move |e: &ferroswitch_tests::EslMessage| e.header("Event-Name") == Some(name)
     };
+    let mut before = Vec::new();
     let bridge = c
-        .wait_event(T, is("CHANNEL_BRIDGE"))
+        .wait_event(T, |e| {
+            let name = e.header("Event-Name").unwrap_or("");
+            let dir = e.header("Call-Direction").unwrap_or("");
+            before.push(format!("{name} {dir}"));
+            name == "CHANNEL_BRIDGE"
+        })
         .expect("CHANNEL_BRIDGE");
+    for want in [
+        "CHANNEL_CREATE inbound",
+        "CHANNEL_CREATE outbound",
+        "CHANNEL_PROGRESS inbound",
+        "CHANNEL_ANSWER outbound",
+        "CHANNEL_ANSWER inbound",
+    ] {
+        assert!(
+            before.iter().any(|e| e == want),
+            "{want} before the bridge: {before:?}"
+        );
+    }
     let a = bridge.header("Unique-ID").unwrap_or("").to_string();
     let b = bridge
         .header("Other-Leg-Unique-ID")
