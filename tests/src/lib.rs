@@ -10,6 +10,7 @@
 pub mod baresip;
 pub mod cdr;
 pub mod pcap;
+pub mod esl;
 pub mod ports;
 pub mod process;
 pub mod rtp;
@@ -20,6 +21,7 @@ pub mod wav;
 
 pub use baresip::Baresip;
 pub use cdr::CdrRow;
+pub use esl::{EslClient, EslMessage};
 pub use process::{peer_available, TestDir};
 pub use rtp::{RtpSink, RtpSource, RtpStats, G711};
 pub use sip_udp::{SipResponse, SipUdp};

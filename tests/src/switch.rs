@@ -25,6 +25,7 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 pub struct Switch {
     child: Child,
     sip_port: u16,
+    esl_port: u16,
     rtp: (u16, u16),
     log: PathBuf,
     status: Option<ExitStatus>,
@@ -32,7 +33,8 @@ pub struct Switch {
 }
 
 impl Switch {
-    /// Starts the switch with `--conf <repo>/conf`, unique SIP and RTP ports, a CDR database
+    /// Starts the switch with `--conf <repo>/conf`, unique SIP, RTP and event socket
+    /// (`esl.listen`) ports, a CDR database
     /// and log in a scratch folder, and `overrides` as extra `--set key=value` (an override
     /// of a key the harness sets replaces the harness's value). Returns once it answers
     /// OPTIONS with 200; panics with its log if it exits or stays silent for 10 s.
@@ -61,6 +63,7 @@ impl Switch {
             cmd.arg("--conf").arg(conf);
         }
         let sip_port = ports::reserve(1);
+        let esl_port = ports::reserve(1);
         let rtp_start = ports::reserve(RTP_PORTS);
         let rtp = (rtp_start, rtp_start + RTP_PORTS - 1);
         let cdr = dir.join("cdr.sqlite");
@@ -79,6 +82,7 @@ impl Switch {
                 "media.recordings".into(),
                 dir.join("recordings").display().to_string(),
             ),
+            ("esl.listen".into(), format!("127.0.0.1:{esl_port}")),
         ];
         for (k, v) in overrides {
             sets.retain(|(key, _)| key != k);
@@ -100,6 +104,7 @@ impl Switch {
         let mut switch = Switch {
             child,
             sip_port,
+            esl_port,
             rtp,
             log,
             status: None,
@@ -140,6 +145,16 @@ impl Switch {
     /// 127.0.0.1:SIP port.
     pub fn sip_addr(&self) -> SocketAddr {
         SocketAddr::from((Ipv4Addr::LOCALHOST, self.sip_port))
+    }
+
+    /// The event socket's port (`esl.listen` is 127.0.0.1 on it).
+    pub fn esl_port(&self) -> u16 {
+        self.esl_port
+    }
+
+    /// 127.0.0.1:event socket port.
+    pub fn esl_addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.esl_port))
     }
 
     /// The RTP port range given to the switch (inclusive).

@@ -1,4 +1,10 @@
-//! `ferroswitch`: starts the switch in the foreground on `conf/` of the current directory.
+//! `ferroswitch`: starts the switch in the foreground on `conf/` of the current directory;
+//! `ferroswitch cli` is the console, a client of the event socket.
+
+mod cli;
+mod client;
+mod console;
+mod local;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,10 +13,12 @@ use switch_core::config::{parse_set, Config};
 
 const USAGE: &str = "\
 usage: ferroswitch [--conf DIR] [--set KEY=VALUE]...
+       ferroswitch cli [-H HOST] [-P PORT] [-p PASSWORD] [-x COMMAND]   (see ferroswitch cli -h)
 
   --conf DIR         config folder (default: ./conf)
   --set KEY=VALUE    override a key of ferroswitch.toml, e.g. --set sip.udp=127.0.0.1:5080
   --check            validate the config and exit
+  --no-console       no console even when standard input is a terminal
   -h, --help         this text
   -V, --version      print the version";
 
@@ -18,6 +26,7 @@ struct Args {
     conf: PathBuf,
     sets: Vec<(String, String)>,
     check: bool,
+    no_console: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -25,6 +34,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         conf: PathBuf::from("conf"),
         sets: Vec::new(),
         check: false,
+        no_console: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -38,6 +48,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 return Ok(None);
             }
             "--check" => args.check = true,
+            "--no-console" => args.no_console = true,
             "--conf" => args.conf = it.next().ok_or("--conf needs a folder")?.into(),
             "--set" => {
                 let kv = it.next().ok_or("--set needs KEY=VALUE")?;
@@ -62,6 +73,10 @@ fn parse_args() -> Result<Option<Args>, String> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("cli") {
+        return cli::main(&argv[2..]);
+    }
     let args = match parse_args() {
         Ok(Some(a)) => a,
         Ok(None) => return ExitCode::SUCCESS,
@@ -81,14 +96,15 @@ fn main() -> ExitCode {
         println!("config OK: {}", args.conf.display());
         return ExitCode::SUCCESS;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| config.log.level.clone());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if let Err(e) = switch_core::log::init(&filter, ansi) {
+        eprintln!("ferroswitch: {e}");
+        return ExitCode::from(2);
+    }
     let demo = config.directory.demo_password_users();
     if !demo.is_empty() {
         tracing::warn!(
@@ -108,6 +124,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let no_console = args.no_console;
     rt.block_on(async move {
         let running = match switch_core::runtime::start(config).await {
             Ok(r) => r,
@@ -117,11 +134,35 @@ fn main() -> ExitCode {
             }
         };
         tracing::info!("ferroswitch {} ready", env!("CARGO_PKG_VERSION"));
-        wait_for_signal().await;
+        let console = console_requested(no_console).then(|| {
+            let (done, exited) = tokio::sync::oneshot::channel::<()>();
+            let backend =
+                local::LocalBackend::new(tokio::runtime::Handle::current(), running.ctx.clone());
+            std::thread::spawn(move || {
+                if let Err(e) = backend.run() {
+                    eprintln!("ferroswitch: console: {e}");
+                }
+                let _ = done.send(());
+            });
+            exited
+        });
+        match console {
+            Some(exited) => tokio::select! {
+                _ = wait_for_signal() => {}
+                _ = exited => {}
+            },
+            None => wait_for_signal().await,
+        }
         tracing::info!("shutting down");
         running.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// The in-process console runs when standard input and output are a terminal.
+fn console_requested(no_console: bool) -> bool {
+    use std::io::IsTerminal;
+    !no_console && std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 async fn wait_for_signal() {

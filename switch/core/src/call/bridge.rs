@@ -81,6 +81,7 @@ impl Call {
                     if let Some(i) = self.fork_of(tx) {
                         self.forks[i].state = LegState::Ended;
                         self.forks[i].final_status = Some(408);
+                        self.on_b_ended(i, "RECOVERY_ON_TIMER_EXPIRE");
                         if let Some(cause) = self.all_failed(first_fork) {
                             return Ok(Outcome::Failed(cause));
                         }
@@ -181,6 +182,7 @@ impl Call {
             destination: dest,
             sent_cancel: false,
         });
+        self.on_b_created();
     }
 
     /// Rewrites an SDP for the A leg (`to_a`) or the B leg, bumping that leg's version.
@@ -255,6 +257,7 @@ impl Call {
                             }
                             self.respond(self.a_tx, r);
                             self.a_early_sdp_sent = true;
+                            self.on_progress(true);
                         }
                     }
                 } else if !self.a_ringing_sent
@@ -271,6 +274,7 @@ impl Call {
                         Err(e) => return Some(Err(e.cause)),
                     }
                     self.a_ringing_sent = true;
+                    self.on_progress(false);
                 }
                 None
             }
@@ -280,6 +284,7 @@ impl Call {
                 self.forks[i].final_status = Some(status);
                 self.forks[i].answer = Some(SystemTime::now());
                 self.winner = Some(i);
+                self.on_b_answered(i);
                 let body = match &sdp {
                     Some(sdp) => match self.b_media(sdp).await {
                         Ok(b) => b,
@@ -311,7 +316,9 @@ impl Call {
                     self.respond(self.a_tx, r);
                     self.a_state = LegState::Answered;
                     self.answer = Some(SystemTime::now());
+                    self.on_answered();
                 }
+                self.on_bridged(i);
                 tracing::info!(
                     uuid = %self.uuid,
                     dest = %self.forks[i].destination,
@@ -324,6 +331,7 @@ impl Call {
             _ => {
                 self.forks[i].state = LegState::Ended;
                 self.forks[i].final_status = Some(status);
+                self.on_b_ended(i, cause::sip_to_cause(status));
                 tracing::info!(uuid = %self.uuid, dest = %self.forks[i].destination, status, "B leg failed");
                 let first = 0;
                 self.all_failed(first).map(Err)
@@ -392,6 +400,7 @@ impl Call {
         let req = self.forks[i].dialog.request(Method::Bye);
         let dest = self.forks[i].dialog.peer;
         self.forks[i].state = LegState::Ended;
+        self.on_b_ended(i, "NORMAL_CLEARING");
         let _ = self.ctx.sip.request(req, dest, self.owner.clone()).await;
     }
 
@@ -402,6 +411,7 @@ impl Call {
             f.state = LegState::Ended;
             tracing::debug!(dest = %f.destination, why, "cancelling B leg");
             self.ctx.sip.send(SipCommand::Cancel { tx: f.invite_tx });
+            self.on_b_ended(i, why);
         }
     }
 
@@ -486,6 +496,7 @@ impl Call {
                     }
                 }
                 CallEvent::Hangup { cause } => return Err(End { cause }),
+                CallEvent::Control(c) => self.control(c),
                 CallEvent::NoAck { tx } if tx == self.a_tx => {
                     return Err(End::new("RECOVERY_ON_TIMER_EXPIRE"))
                 }

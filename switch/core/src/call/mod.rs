@@ -4,8 +4,11 @@
 
 mod bridge;
 pub mod cause;
+mod events;
 pub mod leg;
 mod media;
+
+pub use events::Control;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -53,6 +56,8 @@ pub enum CallEvent {
     NoAck { tx: TxId },
     /// Hang up now (console, shutdown).
     Hangup { cause: String },
+    /// A request from the API layer (uuid_getvar, uuid_setvar).
+    Control(Control),
 }
 
 /// A new call handed over by the SIP task.
@@ -157,10 +162,8 @@ pub async fn run(inb: Inbound) {
     let uuid = new_uuid();
     let contact = contact_for(&ctx, inb.source);
     let a = Dialog::from_inbound(&inb.invite, &inb.local_tag, inb.source, contact);
-    let dir_user = inb
-        .user
-        .as_deref()
-        .and_then(|u| ctx.config.directory.user(u));
+    let live = ctx.live();
+    let dir_user = inb.user.as_deref().and_then(|u| live.directory.user(u));
     let from = inb.invite.from();
     let (caller_id_name, caller_id_number) = match dir_user {
         Some(u) => (u.caller_id_name.clone(), u.caller_id_number.clone()),
@@ -228,6 +231,7 @@ pub async fn run(inb: Inbound) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(uuid.clone(), inb.owner);
+    call.on_created();
     tracing::info!(
         %uuid,
         caller = %call.caller_id_number,
@@ -305,11 +309,8 @@ impl Call {
     /// Runs the dialplan's actions for the destination.
     async fn execute(&mut self) -> Result<(), End> {
         let vars = self.vars.clone();
-        let actions = self
-            .ctx
-            .config
-            .dialplan
-            .route(&self.destination, &|k| vars.get(k).cloned());
+        let actions =
+            (self.ctx.live().dialplan).route(&self.destination, &|k| vars.get(k).cloned());
         let Some(actions) = actions else {
             tracing::info!(uuid = %self.uuid, destination = %self.destination, "no route");
             return Err(End::new("NO_ROUTE_DESTINATION"));
@@ -388,6 +389,7 @@ impl Call {
         if let Some(r) = &self.relay {
             r.set_timed(Side::A, Some(true));
         }
+        self.on_answered();
         Ok(())
     }
 
@@ -473,6 +475,10 @@ impl Call {
         match ev {
             CallEvent::Cancel { .. } => Err(End::new("ORIGINATOR_CANCEL")),
             CallEvent::Hangup { cause } => Err(End { cause }),
+            CallEvent::Control(c) => {
+                self.control(c);
+                Ok(())
+            }
             CallEvent::NoAck { tx } if tx == self.a_tx => Err(End::new("RECOVERY_ON_TIMER_EXPIRE")),
             CallEvent::Request { tx, request, .. } => {
                 match request.method {
@@ -669,6 +675,7 @@ impl Call {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.uuid);
+        self.on_ended(&cause);
         tracing::info!(uuid = %self.uuid, %cause, "call ended");
     }
 }

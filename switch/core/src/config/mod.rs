@@ -1,6 +1,7 @@
 //! Configuration: TOML files in one folder, checked completely before the switch binds a socket.
 //!
-//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[media]`, `[acl]`, `[cdr]`, `[log]`). Every key
+//! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[media]`, `[acl]`, `[cdr]`, `[log]`,
+//!   `[esl]`). Every key
 //!   has a default, so the file may be empty or missing. `--set KEY=VALUE` overrides apply here.
 //! - `<dir>/directory/*.toml`: users, all files merged (see [`Directory`]).
 //! - `<dir>/dialplan.toml`: routing rules (see [`Dialplan`]).
@@ -13,6 +14,7 @@ mod cidr;
 mod dialplan;
 mod directory;
 mod error;
+mod esl;
 mod media;
 mod settings;
 mod source;
@@ -27,6 +29,7 @@ pub use dialplan::{Action, Dialplan, Rule, DIAL_ENDPOINTS, KNOWN_APPS};
 pub use directory::{Directory, User, DEMO_PASSWORD};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use media::{DtmfMode, MediaConfig, Negotiation, CODECS};
+pub use esl::{EslConfig, DEFAULT_ESL_PASSWORD};
 pub use settings::{
     AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
     ThrottleConfig, AUTH_ALGORITHMS, LOG_LEVELS,
@@ -59,10 +62,14 @@ pub struct Config {
     pub log: LogConfig,
     /// `[media]`
     pub media: MediaConfig,
+    /// `[esl]`
+    pub esl: EslConfig,
     /// Users from `directory/*.toml`.
     pub directory: Directory,
     /// Rules from `dialplan.toml`.
     pub dialplan: Dialplan,
+    /// The `--set` overrides it was loaded with (a reload applies them again).
+    pub overrides: Vec<(String, String)>,
 }
 
 impl Config {
@@ -88,8 +95,10 @@ impl Config {
             cdr: settings.cdr,
             log: settings.log,
             media: settings.media,
+            esl: settings.esl,
             directory: Directory::load(&dir.join(DIRECTORY_DIR))?,
             dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
+            overrides: overrides.to_vec(),
         })
     }
 }

@@ -187,6 +187,7 @@ pub(crate) struct RawMain {
     cdr: RawCdr,
     log: RawLog,
     media: super::media::RawMedia,
+    esl: super::esl::RawEsl,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -328,6 +329,7 @@ pub(crate) struct MainSettings {
     pub cdr: CdrConfig,
     pub log: LogConfig,
     pub media: super::media::MediaConfig,
+    pub esl: super::esl::EslConfig,
 }
 
 impl RawMain {
@@ -352,6 +354,7 @@ impl RawMain {
                     path: PathBuf::from(path),
                 },
             },
+            esl: self.esl.validate(&bad)?,
             log: match self.log.level.to_ascii_lowercase() {
                 level if LOG_LEVELS.contains(&level.as_str()) => LogConfig { level },
                 _ => {
@@ -524,6 +527,7 @@ mod tests {
         assert_eq!(s.acl, AclConfig::default());
         assert_eq!(s.cdr, CdrConfig::default());
         assert_eq!(s.log, LogConfig::default());
+        assert_eq!(s.esl, super::super::esl::EslConfig::default());
     }
 
     #[test]

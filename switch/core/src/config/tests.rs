@@ -463,3 +463,26 @@ fn shipped_main_file_lists_every_key_with_its_default() {
         );
     }
 }
+
+#[test]
+fn esl_section_defaults_and_errors() {
+    let c = TempConf::new().load(&[]).unwrap();
+    assert_eq!(c.esl, EslConfig::default());
+    assert_eq!(c.esl.listen, Some("127.0.0.1:8021".parse().unwrap()));
+    assert_eq!(c.esl.password, DEFAULT_ESL_PASSWORD);
+    assert!(c.esl.allows("127.0.0.1".parse().unwrap()));
+    assert!(!c.esl.allows("10.1.2.3".parse().unwrap()));
+    assert_eq!(c.esl.heartbeat, Some(Duration::from_secs(20)));
+    let c = TempConf::new()
+        .load(&[("esl.listen", "off"), ("esl.heartbeat", "0")])
+        .unwrap();
+    assert_eq!((c.esl.listen, c.esl.heartbeat), (None, None));
+    assert_eq!(c.overrides.len(), 2);
+    let (_c, e) = main_error("[esl]\nlisten = \"nowhere\"\n");
+    assert_eq!(e.line, Some(2));
+    assert_eq!(e.key.as_deref(), Some("esl.listen"));
+    let (_c, e) = main_error("[esl]\nacl = [\"10.0.0.0/99\"]\n");
+    assert_eq!(e.key.as_deref(), Some("esl.acl[0]"));
+    let (_c, e) = main_error("[esl]\npassword = \"\"\n");
+    assert_eq!(e.key.as_deref(), Some("esl.password"));
+}

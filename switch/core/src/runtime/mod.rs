@@ -1,5 +1,6 @@
 //! The runtime edge: the only place that binds sockets and runs tasks.
 
+pub mod heartbeat;
 pub mod sip;
 mod tcp;
 
@@ -10,7 +11,7 @@ use crate::call::CallEvent;
 use crate::cdr::CdrWriter;
 use crate::config::Config;
 use crate::context::Context;
-use crate::media::sounds::{Sounds, DEFAULT_PREFIX};
+use crate::event::{EventBus, Identity};
 use crate::media::PortPool;
 use crate::registrar::Registrations;
 
@@ -20,6 +21,11 @@ use crate::registrar::Registrations;
 pub enum StartError {
     #[error("cannot bind SIP socket: {0}")]
     Bind(std::io::Error),
+    #[error("cannot bind the event socket esl.listen={addr}: {source}")]
+    EslBind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot open the CDR database {path}: {message}")]
     Cdr { path: String, message: String },
 }
@@ -27,6 +33,8 @@ pub enum StartError {
 /// A running switch.
 pub struct Running {
     pub ctx: Arc<Context>,
+    /// Where the event socket listens, when it is on.
+    pub esl: Option<std::net::SocketAddr>,
     sip_task: tokio::task::JoinHandle<()>,
 }
 
@@ -38,16 +46,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })?;
     let (sip, sockets) = sip::bind(&config).await.map_err(StartError::Bind)?;
     let ports = PortPool::new(config.rtp.ip, config.rtp.ports.clone());
-    let ctx = Arc::new(Context {
-        registrations: Registrations::default(),
+    let events = EventBus::new(Identity::new(&config.rtp.ip.to_string(), ""));
+    let ctx = Arc::new(Context::new(
+        config,
+        Registrations::default(),
         ports,
         cdr,
-        calls: Default::default(),
         sip,
-        started: Instant::now(),
-        sounds: Sounds::new(&config.media.sounds, DEFAULT_PREFIX),
-        config,
-    });
+        events,
+    ));
     let sip_task = tokio::spawn(sip::run(ctx.clone(), sockets));
     if let Some(a) = ctx.sip.udp {
         tracing::info!(addr = %a, "SIP listening on UDP");
@@ -55,12 +62,34 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if let Some(a) = ctx.sip.tcp {
         tracing::info!(addr = %a, "SIP listening on TCP");
     }
-    Ok(Running { ctx, sip_task })
+    let esl = crate::esl::start(ctx.clone())
+        .await
+        .map_err(|source| StartError::EslBind {
+            addr: ctx
+                .config
+                .esl
+                .listen
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            source,
+        })?;
+    if let Some(a) = esl {
+        tracing::info!(addr = %a, "event socket listening");
+        if ctx.config.esl.password == crate::config::DEFAULT_ESL_PASSWORD {
+            tracing::warn!("esl.password is still the default ClueCon: change it before exposing the event socket");
+        }
+    }
+    if let Some(period) = ctx.config.esl.heartbeat {
+        tokio::spawn(heartbeat::run(ctx.clone(), period));
+    }
+    ctx.events.fire(crate::event::Event::new("STARTUP"));
+    Ok(Running { ctx, esl, sip_task })
 }
 
 impl Running {
     /// Hangs up every call (BYE to answered legs), waits for them to finish, flushes CDRs.
     pub async fn shutdown(self) {
+        self.ctx.events.fire(crate::event::Event::new("SHUTDOWN"));
         let calls: Vec<_> = self
             .ctx
             .calls

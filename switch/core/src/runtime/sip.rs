@@ -454,14 +454,10 @@ impl Driver {
     ) -> Option<String> {
         let now = Instant::now();
         let unix = unix_now();
-        let verdict = self.auth.check(
-            req,
-            proxy,
-            &self.ctx.config.directory,
-            source.addr.ip(),
-            now,
-            unix,
-        );
+        let live = self.ctx.live();
+        let verdict = self
+            .auth
+            .check(req, proxy, &live.directory, source.addr.ip(), now, unix);
         match verdict {
             Verdict::Authorized(user) => return Some(user),
             Verdict::Challenge { stale } => {

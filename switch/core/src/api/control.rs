@@ -1,0 +1,184 @@
+//! What the API layer asks of calls, behind one object-safe trait, so that the call model
+//! can grow (or be replaced) without touching the commands.
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::BoxFuture;
+use crate::call::{CallEvent, CallSender, Control};
+use crate::channel::ChannelInfo;
+use crate::context::Context;
+
+/// How long a call may take to answer a control request.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The error of a channel that does not exist, as FreeSWITCH words it.
+pub const NO_SUCH_CHANNEL: &str = "No such channel!";
+
+/// Call operations for the `uuid_*`, `show channels|calls` and `originate` commands. Each
+/// returns the reply text after `+OK ` (often empty) or the reason after `-ERR `. The
+/// defaults answer `not yet supported`.
+pub trait CallControl: Send + Sync {
+    /// Every live leg.
+    fn channels(&self, ctx: &Context) -> Vec<ChannelInfo> {
+        ctx.channels.all()
+    }
+
+    /// Hangs up the call of leg `uuid` with a Q.850 cause name.
+    fn kill<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        cause: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>>;
+
+    /// A channel variable (`Ok(None)` when unset).
+    fn getvar<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, String>>;
+
+    /// Sets (or with `None` unsets) a channel variable.
+    fn setvar<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        name: &'a str,
+        value: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, String>>;
+
+    /// `uuid_bridge <uuid> <other_uuid>`.
+    fn bridge<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _uuid: &'a str,
+        _other: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+
+    /// `uuid_transfer <uuid> [-bleg|-both] <dest> [<dialplan>] [<context>]`: `args` after the uuid.
+    fn transfer<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _uuid: &'a str,
+        _args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+
+    /// `uuid_hold [off|toggle] <uuid>`.
+    fn hold<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _uuid: &'a str,
+        _mode: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+
+    /// `uuid_record <uuid> [start|stop|mask|unmask] <path> [<limit>]`: `args` after the uuid.
+    fn record<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _uuid: &'a str,
+        _args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+
+    /// `originate <dial string> <extension>|&<app>(<args>)`: returns the new leg's uuid.
+    fn originate<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+}
+
+fn unsupported<'a>() -> BoxFuture<'a, Result<String, String>> {
+    Box::pin(async { Err("not yet supported".to_string()) })
+}
+
+/// The call control of today's call model: one task per call with a mailbox.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CoreCallControl;
+
+/// The mailbox of the call that leg `uuid` belongs to.
+fn call_of(ctx: &Context, uuid: &str) -> Option<CallSender> {
+    let call_uuid = ctx
+        .channels
+        .get(uuid)
+        .map(|c| c.call_uuid)
+        .unwrap_or_else(|| uuid.to_string());
+    let calls = ctx.calls.lock().unwrap_or_else(|e| e.into_inner());
+    calls.get(&call_uuid).cloned()
+}
+
+async fn ask<T>(
+    ctx: &Context,
+    uuid: &str,
+    make: impl FnOnce(oneshot::Sender<T>) -> Control,
+) -> Result<T, String> {
+    let call = call_of(ctx, uuid).ok_or_else(|| NO_SUCH_CHANNEL.to_string())?;
+    let (tx, rx) = oneshot::channel();
+    call.send(CallEvent::Control(make(tx)))
+        .map_err(|_| NO_SUCH_CHANNEL.to_string())?;
+    match tokio::time::timeout(REPLY_TIMEOUT, rx).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(_)) => Err(NO_SUCH_CHANNEL.to_string()),
+        Err(_) => Err(format!(
+            "channel {uuid} did not answer within {REPLY_TIMEOUT:?}"
+        )),
+    }
+}
+
+impl CallControl for CoreCallControl {
+    fn kill<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        cause: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let call = call_of(ctx, uuid).ok_or_else(|| NO_SUCH_CHANNEL.to_string())?;
+            call.send(CallEvent::Hangup {
+                cause: cause.to_string(),
+            })
+            .map_err(|_| NO_SUCH_CHANNEL.to_string())?;
+            Ok(String::new())
+        })
+    }
+
+    fn getvar<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async move {
+            let leg = uuid.to_string();
+            let name = name.to_string();
+            ask(ctx, uuid, |reply| Control::GetVar { leg, name, reply }).await
+        })
+    }
+
+    fn setvar<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        name: &'a str,
+        value: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let name = name.to_string();
+            let value = value.map(str::to_string);
+            ask(ctx, uuid, |reply| Control::SetVar { name, value, reply }).await?;
+            Ok(String::new())
+        })
+    }
+}

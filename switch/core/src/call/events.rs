@@ -1,0 +1,295 @@
+//! What a call tells the rest of the switch: its legs' rows in the channel table and the
+//! `CHANNEL_*` events, fired at the natural points of the call (one `on_*` call each), and
+//! its answers to control requests (`uuid_getvar`, `uuid_setvar`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::oneshot;
+
+use super::Call;
+use crate::channel::{CallState, ChannelInfo, ChannelState};
+use crate::event::Event;
+
+/// A request from the API layer to a call (see [`crate::api::CallControl`]).
+#[derive(Debug)]
+pub enum Control {
+    /// The value of a channel variable of leg `leg`.
+    GetVar {
+        leg: String,
+        name: String,
+        reply: oneshot::Sender<Option<String>>,
+    },
+    /// Sets (or with `None` unsets) a channel variable of the call.
+    SetVar {
+        name: String,
+        value: Option<String>,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+fn epoch(t: Option<SystemTime>) -> u64 {
+    t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Call {
+    /// The A leg was created: its row and CHANNEL_CREATE.
+    pub(super) fn on_created(&self) {
+        let from = self.a_invite.from();
+        let host = from
+            .as_ref()
+            .map(|f| f.uri.host.0.clone())
+            .unwrap_or_else(|| self.a.peer.addr.ip().to_string());
+        let user = from
+            .as_ref()
+            .and_then(|f| f.uri.user.clone())
+            .unwrap_or_else(|| self.caller_id_number.clone());
+        let info = ChannelInfo {
+            uuid: self.uuid.clone(),
+            call_uuid: self.uuid.clone(),
+            direction: "inbound",
+            name: format!("sofia/internal/{user}@{host}"),
+            state: ChannelState::Init,
+            callstate: CallState::Ringing,
+            cid_name: self.caller_id_name.clone(),
+            cid_num: self.caller_id_number.clone(),
+            dest: self.destination.clone(),
+            context: self.context.clone(),
+            ip_addr: self.a.peer.addr.ip().to_string(),
+            created: self.start,
+            answered: None,
+            bridged_to: None,
+        };
+        self.ctx.channels.insert(info.clone());
+        self.fire("CHANNEL_CREATE", &info, &[]);
+        self.ctx
+            .channels
+            .update(&self.uuid, |c| c.state = ChannelState::Execute);
+    }
+
+    /// The caller was told it rings (180) or given early media (183).
+    pub(super) fn on_progress(&self, media: bool) {
+        let state = if media {
+            CallState::Early
+        } else {
+            CallState::Ringing
+        };
+        if let Some(info) = self
+            .ctx
+            .channels
+            .update(&self.uuid, |c| c.callstate = state)
+        {
+            let name = if media {
+                "CHANNEL_PROGRESS_MEDIA"
+            } else {
+                "CHANNEL_PROGRESS"
+            };
+            self.fire(name, &info, &[]);
+        }
+    }
+
+    /// The A leg was answered.
+    pub(super) fn on_answered(&self) {
+        let update = |c: &mut ChannelInfo| {
+            c.callstate = CallState::Active;
+            c.answered = self.answer;
+        };
+        if let Some(info) = self.ctx.channels.update(&self.uuid, update) {
+            self.fire("CHANNEL_ANSWER", &info, &[]);
+        }
+    }
+
+    /// The newest B leg was sent its INVITE: its row and CHANNEL_CREATE.
+    pub(super) fn on_b_created(&self) {
+        let Some(f) = self.forks.last() else { return };
+        let info = ChannelInfo {
+            uuid: f.uuid.clone(),
+            call_uuid: self.uuid.clone(),
+            direction: "outbound",
+            name: format!("sofia/internal/{}@{}", f.destination, f.dialog.peer.addr),
+            state: ChannelState::Init,
+            callstate: CallState::Down,
+            cid_name: self.caller_id_name.clone(),
+            cid_num: self.caller_id_number.clone(),
+            dest: f.destination.clone(),
+            context: self.context.clone(),
+            ip_addr: f.dialog.peer.addr.ip().to_string(),
+            created: f.start,
+            answered: None,
+            bridged_to: None,
+        };
+        self.ctx.channels.insert(info.clone());
+        self.fire("CHANNEL_CREATE", &info, &[]);
+        self.ctx.channels.update(&f.uuid, |c| {
+            c.state = ChannelState::Routing;
+            c.callstate = CallState::Ringing;
+        });
+    }
+
+    /// B leg `i` answered.
+    pub(super) fn on_b_answered(&self, i: usize) {
+        let Some(f) = self.forks.get(i) else { return };
+        let update = |c: &mut ChannelInfo| {
+            c.callstate = CallState::Active;
+            c.state = ChannelState::ExchangeMedia;
+            c.answered = f.answer;
+        };
+        if let Some(info) = self.ctx.channels.update(&f.uuid, update) {
+            self.fire("CHANNEL_ANSWER", &info, &[]);
+        }
+    }
+
+    /// The caller and B leg `i` are bridged: CHANNEL_BRIDGE on the A leg.
+    pub(super) fn on_bridged(&self, i: usize) {
+        let Some(f) = self.forks.get(i) else { return };
+        let b = f.uuid.clone();
+        self.ctx
+            .channels
+            .update(&b, |c| c.bridged_to = Some(self.uuid.clone()));
+        let Some(info) = self
+            .ctx
+            .channels
+            .update(&self.uuid, |c| c.bridged_to = Some(b.clone()))
+        else {
+            return;
+        };
+        let extra = [
+            ("Bridge-A-Unique-ID", self.uuid.clone()),
+            ("Bridge-B-Unique-ID", b),
+        ];
+        self.fire("CHANNEL_BRIDGE", &info, &extra);
+    }
+
+    /// B leg `i` ended with `cause` (failed, cancelled or hung up); a bridge with it ends.
+    pub(super) fn on_b_ended(&self, i: usize, cause: &str) {
+        let Some(f) = self.forks.get(i) else { return };
+        let bridged = self
+            .ctx
+            .channels
+            .get(&self.uuid)
+            .and_then(|a| a.bridged_to)
+            .is_some_and(|b| b == f.uuid);
+        if bridged {
+            self.unbridge();
+        }
+        self.end_leg(&f.uuid, cause, f.start, f.answer);
+    }
+
+    /// The call is over: the A leg (and any B leg still listed) ends with `cause`.
+    pub(super) fn on_ended(&self, cause: &str) {
+        for i in 0..self.forks.len() {
+            self.on_b_ended(i, cause);
+        }
+        self.end_leg(&self.uuid, cause, self.start, self.answer);
+    }
+
+    fn unbridge(&self) {
+        let Some(a) = self.ctx.channels.get(&self.uuid) else {
+            return;
+        };
+        let Some(b) = a.bridged_to.clone() else {
+            return;
+        };
+        let extra = [
+            ("Bridge-A-Unique-ID", self.uuid.clone()),
+            ("Bridge-B-Unique-ID", b),
+        ];
+        self.fire("CHANNEL_UNBRIDGE", &a, &extra);
+        self.ctx
+            .channels
+            .update(&self.uuid, |c| c.bridged_to = None);
+    }
+
+    /// CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE and CHANNEL_DESTROY for one leg, once.
+    fn end_leg(&self, uuid: &str, cause: &str, start: SystemTime, answer: Option<SystemTime>) {
+        let Some(mut info) = self.ctx.channels.remove(uuid) else {
+            return;
+        };
+        let end = SystemTime::now();
+        let secs = |from: SystemTime| end.duration_since(from).map_or(0, |d| d.as_secs());
+        let code = crate::config::hangup_cause_code(cause).unwrap_or(0);
+        let hangup = [
+            ("Hangup-Cause", cause.to_string()),
+            ("variable_hangup_cause", cause.to_string()),
+            ("variable_hangup_cause_q850", code.to_string()),
+        ];
+        info.callstate = CallState::Hangup;
+        info.state = ChannelState::Hangup;
+        self.fire("CHANNEL_HANGUP", &info, &hangup);
+        info.state = ChannelState::Reporting;
+        let mut complete = hangup.to_vec();
+        complete.extend([
+            ("variable_start_epoch", epoch(Some(start)).to_string()),
+            ("variable_answer_epoch", epoch(answer).to_string()),
+            ("variable_end_epoch", epoch(Some(end)).to_string()),
+            ("variable_duration", secs(start).to_string()),
+            ("variable_billsec", answer.map_or(0, secs).to_string()),
+        ]);
+        self.fire("CHANNEL_HANGUP_COMPLETE", &info, &complete);
+        info.state = ChannelState::Destroy;
+        self.fire("CHANNEL_DESTROY", &info, &hangup);
+    }
+
+    /// Fires `name` with the channel headers of `info`, `extra`, and the variables.
+    fn fire(&self, name: &str, info: &ChannelInfo, extra: &[(&str, String)]) {
+        let mut e = Event::new(name);
+        info.add_headers(&mut e);
+        for (n, v) in extra {
+            e.add(n, v.as_str());
+        }
+        for (n, v) in self.builtin_vars(info) {
+            e.add(&format!("variable_{n}"), v);
+        }
+        let mut vars: Vec<_> = self.vars.iter().collect();
+        vars.sort();
+        for (n, v) in vars {
+            e.add(&format!("variable_{n}"), v.as_str());
+        }
+        self.ctx.events.fire(e);
+    }
+
+    /// The variables every leg has.
+    fn builtin_vars(&self, info: &ChannelInfo) -> Vec<(&'static str, String)> {
+        let call_id = if info.uuid == self.uuid {
+            self.a.call_id.clone()
+        } else {
+            (self.forks.iter())
+                .find(|f| f.uuid == info.uuid)
+                .map(|f| f.dialog.call_id.clone())
+                .unwrap_or_default()
+        };
+        vec![
+            ("uuid", info.uuid.clone()),
+            ("call_uuid", info.call_uuid.clone()),
+            ("direction", info.direction.to_string()),
+            ("channel_name", info.name.clone()),
+            ("sip_call_id", call_id),
+            ("caller_id_name", info.cid_name.clone()),
+            ("caller_id_number", info.cid_num.clone()),
+            ("destination_number", info.dest.clone()),
+            ("context", info.context.clone()),
+        ]
+    }
+
+    /// Answers a control request.
+    pub(super) fn control(&mut self, c: Control) {
+        match c {
+            Control::GetVar { leg, name, reply } => {
+                let value = self.vars.get(&name).cloned().or_else(|| {
+                    let info = self.ctx.channels.get(&leg)?;
+                    (self.builtin_vars(&info).into_iter())
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v)
+                });
+                let _ = reply.send(value);
+            }
+            Control::SetVar { name, value, reply } => {
+                match value {
+                    Some(v) => self.vars.insert(name, v),
+                    None => self.vars.remove(&name),
+                };
+                let _ = reply.send(());
+            }
+        }
+    }
+}

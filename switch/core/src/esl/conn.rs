@@ -1,0 +1,459 @@
+//! One event-socket connection: a reader task feeding the sans-IO parser, a writer task
+//! draining a bounded outbound queue, and this task in between, which runs commands and
+//! forwards events and log lines.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::command::Request;
+use super::parser::{Frame, Mode, ParseError, Parser};
+use super::wire::{self, api_response, command_reply, event_frame};
+use super::Throttle;
+use crate::context::Context;
+use crate::event::{Event, EventFormat, Interest, Subscription, DEFAULT_QUEUE, MYEVENTS};
+use crate::log::{hub, parse_fs_level, LogSubscription};
+
+/// Frames waiting for the socket; past this the client is not reading and is dropped.
+const OUT_QUEUE: usize = 512;
+/// Room kept in the outbound queue for replies: events wait while less is free.
+const REPLY_ROOM: usize = 32;
+/// A write that makes no progress for this long disconnects the client.
+const WRITE_STALL: Duration = Duration::from_secs(10);
+/// A frame started but not finished within this long disconnects the client.
+const PARTIAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client that has not authenticated within this long is disconnected.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Delay before answering a wrong password (slows guessing).
+const AUTH_FAIL_DELAY: Duration = Duration::from_millis(500);
+/// Log lines queued per client.
+const LOG_QUEUE: usize = 2000;
+
+/// What the reader task reports.
+enum Input {
+    Frame(Frame),
+    Bad(String),
+}
+
+struct Conn {
+    ctx: Arc<Context>,
+    peer: SocketAddr,
+    out: mpsc::Sender<String>,
+    authed: bool,
+    events: Option<Subscription>,
+    format: EventFormat,
+    logs: Option<LogSubscription>,
+    /// The client stopped reading: drop it without flushing.
+    dead: bool,
+}
+
+/// Serves one client until it leaves, misbehaves or stops reading.
+pub(super) async fn serve(
+    ctx: Arc<Context>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    throttle: Arc<Throttle>,
+) {
+    let (read, write) = stream.into_split();
+    let (out, out_rx) = mpsc::channel(OUT_QUEUE);
+    let writer = tokio::spawn(write_loop(write, out_rx, peer));
+    let (in_tx, mut in_rx) = mpsc::channel(8);
+    let reader = tokio::spawn(read_loop(read, in_tx));
+    let mut c = Conn {
+        ctx,
+        peer,
+        out,
+        authed: false,
+        events: None,
+        format: EventFormat::Plain,
+        logs: None,
+        dead: false,
+    };
+    c.send(wire::AUTH_REQUEST.to_string());
+    let auth_deadline = tokio::time::Instant::now() + AUTH_TIMEOUT;
+    loop {
+        let room = c.out.capacity() > REPLY_ROOM;
+        let authed = c.authed;
+        tokio::select! {
+            input = in_rx.recv() => match input {
+                Some(Input::Frame(frame)) => {
+                    if !c.handle(frame, &throttle).await {
+                        break;
+                    }
+                }
+                Some(Input::Bad(reason)) => {
+                    tracing::warn!(source = %peer, %reason, "event socket: bad input, disconnecting");
+                    c.send(command_reply(&format!("-ERR {reason}")));
+                    c.send(wire::DISCONNECT_NOTICE.to_string());
+                    break;
+                }
+                None => break,
+            },
+            Some(ev) = recv_event(&mut c.events), if room => {
+                c.send(event_frame(&ev, c.format));
+            }
+            Some(line) = recv_log(&mut c.logs), if room => {
+                c.send(line.frame());
+            }
+            _ = tokio::time::sleep_until(auth_deadline), if !authed => {
+                tracing::info!(source = %peer, "event socket: no auth in time, disconnecting");
+                c.send(wire::DISCONNECT_NOTICE.to_string());
+                break;
+            }
+            _ = c.out.closed() => break,
+        }
+        if c.dead || c.out.is_closed() {
+            break;
+        }
+    }
+    reader.abort();
+    if c.dead {
+        writer.abort();
+    } else {
+        // Dropping the sender lets the writer flush what is queued (the goodbye), then close.
+        drop(c);
+        let _ = writer.await;
+    }
+    tracing::debug!(source = %peer, "event socket: connection closed");
+}
+
+async fn recv_event(s: &mut Option<Subscription>) -> Option<Arc<Event>> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_log(s: &mut Option<LogSubscription>) -> Option<Arc<crate::log::LogLine>> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn read_loop(mut read: OwnedReadHalf, tx: mpsc::Sender<Input>) {
+    let mut parser = Parser::new(Mode::Commands);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut partial_since: Option<Instant> = None;
+    loop {
+        let wait = match partial_since {
+            Some(t) => PARTIAL_TIMEOUT.saturating_sub(t.elapsed()),
+            None => Duration::from_secs(24 * 3600),
+        };
+        let n = match tokio::time::timeout(wait, read.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(n)) => n,
+            Err(_) => {
+                let why = format!("incomplete command for {}s", PARTIAL_TIMEOUT.as_secs());
+                let _ = tx.send(Input::Bad(why)).await;
+                return;
+            }
+        };
+        parser.feed(&buf[..n]);
+        while let Some(r) = parser.next_frame() {
+            let input = match r {
+                Ok(f) => Input::Frame(f),
+                Err(e @ (ParseError::HeadTooLarge | ParseError::BodyTooLarge(_))) => {
+                    Input::Bad(e.to_string())
+                }
+                Err(e) => Input::Bad(e.to_string()),
+            };
+            let stop = matches!(input, Input::Bad(_));
+            if tx.send(input).await.is_err() || stop {
+                return;
+            }
+        }
+        partial_since = match (parser.pending(), partial_since) {
+            (true, Some(t)) => Some(t),
+            (true, None) => Some(Instant::now()),
+            (false, _) => None,
+        };
+    }
+}
+
+async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>, peer: SocketAddr) {
+    while let Some(frame) = rx.recv().await {
+        match tokio::time::timeout(WRITE_STALL, write.write_all(frame.as_bytes())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break,
+            Err(_) => {
+                tracing::warn!(source = %peer, "event socket: client stopped reading, disconnecting");
+                break;
+            }
+        }
+    }
+    let _ = write.shutdown().await;
+}
+
+impl Conn {
+    /// Queues a frame; a full queue means the client is not reading: it is dropped.
+    fn send(&mut self, frame: String) {
+        if self.dead {
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(frame) {
+            tracing::warn!(source = %self.peer, "event socket: client not reading (queue full), disconnecting");
+            self.dead = true;
+        }
+    }
+
+    /// Runs one command; false when the connection should end.
+    async fn handle(&mut self, frame: Frame, throttle: &Throttle) -> bool {
+        let req = Request::parse(frame);
+        if !self.authed {
+            return match req {
+                Request::Auth(pw) => self.auth(&pw, throttle).await,
+                Request::Exit => self.exit(),
+                _ => {
+                    self.send(command_reply("-ERR command not found"));
+                    true
+                }
+            };
+        }
+        match req {
+            Request::Auth(_) => self.send(command_reply("-ERR already authenticated")),
+            Request::Api { cmd, args } => {
+                let mut body = crate::api::execute_command(&self.ctx, &cmd, &args).await;
+                if body.is_empty() {
+                    body = "-ERR no reply\n".into();
+                }
+                self.send(api_response(&body));
+            }
+            Request::BgApi {
+                cmd,
+                args,
+                job_uuid,
+            } => {
+                let job = job_uuid.unwrap_or_else(crate::call::new_uuid);
+                self.send(wire::job_reply(&job));
+                let ctx = self.ctx.clone();
+                tokio::spawn(async move {
+                    let body = crate::api::execute_command(&ctx, &cmd, &args).await;
+                    let mut e = Event::new("BACKGROUND_JOB")
+                        .with("Job-UUID", job)
+                        .with("Job-Command", cmd);
+                    if !args.is_empty() {
+                        e.add("Job-Command-Arg", args);
+                    }
+                    e.set_body(body);
+                    ctx.events.fire(e);
+                });
+            }
+            Request::Event { format, names } => {
+                let r = self
+                    .subscription()
+                    .update(|i| i.subscribe(names.iter().map(String::as_str)));
+                match r {
+                    Ok(()) => {
+                        self.format = format;
+                        self.send(command_reply(&format!(
+                            "+OK event listener enabled {}",
+                            format.as_str()
+                        )));
+                    }
+                    Err(e) => self.send(command_reply(&format!("-ERR {e}"))),
+                }
+            }
+            Request::MyEvents { uuid, format } => {
+                let known = uuid
+                    .as_deref()
+                    .is_some_and(|u| self.ctx.channels.get(u).is_some());
+                if !known {
+                    self.send(command_reply("-ERR invalid uuid"));
+                } else {
+                    self.format = format;
+                    self.subscription().update(|i| {
+                        let _ = i.subscribe(MYEVENTS.iter().copied());
+                        i.restrict_to(uuid);
+                    });
+                    self.send(command_reply("+OK Events Enabled"));
+                }
+            }
+            Request::NixEvent(names) => {
+                let r = self
+                    .subscription()
+                    .update(|i| i.nix(names.iter().map(String::as_str)));
+                match r {
+                    Ok(()) => self.send(command_reply("+OK events nixed")),
+                    Err(e) => self.send(command_reply(&format!("-ERR {e}"))),
+                }
+            }
+            Request::NoEvents => {
+                let listening = self
+                    .events
+                    .as_ref()
+                    .is_some_and(|s| s.interest().is_listening());
+                if let Some(s) = self.events.as_mut() {
+                    s.update(|i| i.clear_names());
+                    s.drain();
+                }
+                if listening {
+                    self.send(command_reply("+OK no longer listening for events"));
+                } else {
+                    self.send(command_reply("-ERR not listening for events"));
+                }
+            }
+            Request::Filter { header, value } => {
+                let r = self
+                    .subscription()
+                    .update(|i| i.add_filter(&header, &value).map(|_| ()));
+                match r {
+                    Ok(()) => self.send(command_reply(&format!(
+                        "+OK filter added. [{header}]=[{value}]"
+                    ))),
+                    Err(e) => self.send(command_reply(&format!("-ERR {e}"))),
+                }
+            }
+            Request::FilterDelete { header, value } => {
+                let r = self
+                    .subscription()
+                    .update(|i| i.delete_filter(&header, value.as_deref()));
+                let text = match (r, value) {
+                    (Err(e), _) => format!("-ERR {e}"),
+                    (Ok(()), Some(v)) => format!("+OK filter deleted. [{header}]=[{v}]"),
+                    (Ok(()), None) if header.eq_ignore_ascii_case("all") => {
+                        "+OK filter deleted.".to_string()
+                    }
+                    (Ok(()), None) => format!("+OK filter deleted. [{header}]"),
+                };
+                self.send(command_reply(&text));
+            }
+            Request::SendMsg { uuid, frame } => {
+                let text = self.sendmsg(uuid, &frame).await;
+                self.send(command_reply(&text));
+            }
+            Request::SendEvent { name, frame } => {
+                let text = self.sendevent(&name, &frame);
+                self.send(command_reply(&text));
+            }
+            Request::Linger(None) => self.send(command_reply("+OK will linger")),
+            Request::Linger(Some(n)) => {
+                self.send(command_reply(&format!("+OK will linger {n} seconds")))
+            }
+            Request::NoLinger => self.send(command_reply("+OK will not linger")),
+            Request::Log(level) => match parse_fs_level(&level) {
+                Some(n) if n > 0 => {
+                    match &self.logs {
+                        Some(l) => l.set_level(n),
+                        None => self.logs = Some(hub().subscribe(n, LOG_QUEUE)),
+                    }
+                    self.send(command_reply(&format!("+OK log level {level} [{n}]")));
+                }
+                _ => self.send(command_reply("-ERR invalid log level")),
+            },
+            Request::NoLog => {
+                if self.logs.take().is_some() {
+                    self.send(command_reply("+OK no longer logging"));
+                } else {
+                    self.send(command_reply("-ERR not loging"));
+                }
+            }
+            Request::Exit => return self.exit(),
+            Request::Invalid(why) => self.send(command_reply(&format!("-ERR {why}"))),
+            Request::Unknown(line) => {
+                tracing::debug!(source = %self.peer, command = %line, "event socket: unknown command");
+                self.send(command_reply("-ERR command not found"));
+            }
+        }
+        true
+    }
+
+    async fn auth(&mut self, password: &str, throttle: &Throttle) -> bool {
+        if password == self.ctx.config.esl.password {
+            self.authed = true;
+            throttle.succeeded(self.peer.ip());
+            tracing::info!(source = %self.peer, "event socket: client authenticated");
+            self.send(command_reply("+OK accepted"));
+            return true;
+        }
+        if throttle.failed(self.peer.ip(), Instant::now()) {
+            tracing::warn!(
+                source = %self.peer,
+                failures = super::MAX_AUTH_FAILURES,
+                "event socket: repeated wrong passwords; refusing this address for {}s",
+                super::FAIL_WINDOW.as_secs()
+            );
+        } else {
+            tracing::warn!(source = %self.peer, "event socket: wrong password");
+        }
+        tokio::time::sleep(AUTH_FAIL_DELAY).await;
+        self.send(command_reply("-ERR invalid"));
+        self.send(wire::DISCONNECT_NOTICE.to_string());
+        false
+    }
+
+    fn exit(&mut self) -> bool {
+        self.send(command_reply("+OK bye"));
+        self.send(wire::DISCONNECT_NOTICE.to_string());
+        false
+    }
+
+    /// The connection's bus subscription, made on first use.
+    fn subscription(&mut self) -> &mut Subscription {
+        let label = format!("esl {}", self.peer);
+        let events = &self.ctx.events;
+        self.events
+            .get_or_insert_with(|| events.subscribe(&label, Interest::default(), DEFAULT_QUEUE))
+    }
+
+    async fn sendmsg(&self, uuid: Option<String>, frame: &Frame) -> String {
+        let Some(uuid) = uuid.or_else(|| frame.header("Session-ID").map(str::to_string)) else {
+            return "-ERR invalid session id [none]".into();
+        };
+        if self.ctx.channels.get(&uuid).is_none() {
+            return format!("-ERR invalid session id [{uuid}]");
+        }
+        let command = frame
+            .header("call-command")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match command.as_str() {
+            "hangup" => {
+                let cause = frame
+                    .header("hangup-cause")
+                    .unwrap_or("NORMAL_CLEARING")
+                    .to_ascii_uppercase();
+                let calls = self.ctx.api.call_control();
+                match calls.kill(&self.ctx, &uuid, &cause).await {
+                    Ok(_) => "+OK".into(),
+                    Err(e) => format!("-ERR {e}"),
+                }
+            }
+            "execute" => {
+                let app = frame.header("execute-app-name").unwrap_or("");
+                format!("-ERR not supported yet: cannot execute {app:?} on a live call")
+            }
+            "" => "-ERR missing call-command".into(),
+            other => format!("-ERR not supported yet: call-command {other}"),
+        }
+    }
+
+    fn sendevent(&self, name: &str, frame: &Frame) -> String {
+        let Some(name) = crate::event::is_event_name(name) else {
+            return format!("-ERR unknown event {name}");
+        };
+        let mut e = match (name, frame.header("Event-Subclass")) {
+            ("CUSTOM", Some(sub)) => Event::custom(sub),
+            ("CUSTOM", None) => return "-ERR CUSTOM events need an Event-Subclass header".into(),
+            _ => Event::new(name),
+        };
+        for (n, v) in &frame.headers {
+            if !matches!(
+                n.to_ascii_lowercase().as_str(),
+                "event-name" | "event-subclass" | "content-length"
+            ) {
+                e.add(n, crate::event::url_decode(v));
+            }
+        }
+        if frame.body.is_some() {
+            e.set_body(frame.body_text());
+        }
+        self.ctx.events.fire(e);
+        "+OK".into()
+    }
+}
