@@ -9,8 +9,8 @@
 
 pub mod baresip;
 pub mod cdr;
-pub mod pcap;
 pub mod esl;
+pub mod pcap;
 pub mod ports;
 pub mod process;
 pub mod rtp;

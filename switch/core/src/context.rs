@@ -10,10 +10,10 @@ use crate::api::ApiRegistry;
 use crate::call::CallSender;
 use crate::cdr::CdrWriter;
 
-use crate::media::sounds::{Sounds, DEFAULT_PREFIX};
 use crate::channel::ChannelTable;
 use crate::config::{Config, Dialplan, Directory, LatchMode};
 use crate::event::EventBus;
+use crate::media::sounds::{Sounds, DEFAULT_PREFIX};
 use crate::media::PortPool;
 use crate::registrar::Registrations;
 use crate::runtime::sip::SipHandle;

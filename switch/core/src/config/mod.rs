@@ -28,8 +28,8 @@ pub use cidr::{Cidr, CidrParseError};
 pub use dialplan::{Action, Dialplan, Rule, DIAL_ENDPOINTS, KNOWN_APPS};
 pub use directory::{Directory, User, DEMO_PASSWORD};
 pub use error::{ConfigError, ConfigErrorKind};
-pub use media::{DtmfMode, MediaConfig, Negotiation, CODECS};
 pub use esl::{EslConfig, DEFAULT_ESL_PASSWORD};
+pub use media::{DtmfMode, MediaConfig, Negotiation, CODECS};
 pub use settings::{
     AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
     ThrottleConfig, AUTH_ALGORITHMS, LOG_LEVELS,
