@@ -34,6 +34,10 @@ pub struct CdrRow {
     pub answer_epoch_us: Option<i64>,
     /// End time, epoch microseconds.
     pub end_epoch_us: i64,
+    /// The leg's codec (SDP name), empty without one.
+    pub codec: String,
+    /// Packets of the leg's stream that never arrived.
+    pub rtp_lost: i64,
 }
 
 /// Every row, oldest first. A database or table that does not exist yet reads as no rows.
@@ -57,7 +61,7 @@ pub fn read(path: &Path) -> Result<Vec<CdrRow>, rusqlite::Error> {
     let mut stmt = conn.prepare(
         "SELECT uuid, call_uuid, leg, caller_id_number, destination_number, answer_stamp,
                 duration, billsec, hangup_cause, rtp_packets_in, rtp_packets_out,
-                answer_epoch_us, end_epoch_us
+                answer_epoch_us, end_epoch_us, codec, rtp_lost
          FROM cdr ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -75,6 +79,8 @@ pub fn read(path: &Path) -> Result<Vec<CdrRow>, rusqlite::Error> {
             rtp_packets_out: r.get(10)?,
             answer_epoch_us: r.get(11)?,
             end_epoch_us: r.get(12)?,
+            codec: r.get(13)?,
+            rtp_lost: r.get(14)?,
         })
     })?;
     rows.collect()
@@ -126,9 +132,9 @@ mod tests {
                caller_id_number TEXT, destination_number TEXT, answer_stamp TEXT,
                duration INTEGER, billsec INTEGER, hangup_cause TEXT,
                rtp_packets_in INTEGER, rtp_packets_out INTEGER, answer_epoch_us INTEGER,
-               end_epoch_us INTEGER);
-             INSERT INTO cdr VALUES (1,'a','a','A','1002','1001','2026',3,2,'NORMAL_CLEARING',10,11,5,9);
-             INSERT INTO cdr VALUES (2,'b','a','B','1002','1001',NULL,0,0,'ORIGINATOR_CANCEL',0,0,NULL,9);",
+               end_epoch_us INTEGER, codec TEXT, rtp_lost INTEGER);
+             INSERT INTO cdr VALUES (1,'a','a','A','1002','1001','2026',3,2,'NORMAL_CLEARING',10,11,5,9,'PCMA',0);
+             INSERT INTO cdr VALUES (2,'b','a','B','1002','1001',NULL,0,0,'ORIGINATOR_CANCEL',0,0,NULL,9,'',0);",
         )
         .unwrap();
         let rows = wait_for(&p, Duration::from_secs(1), |r| r.len() == 2);

@@ -54,5 +54,8 @@ fn bridged_call_relays_rtp_both_ways_and_writes_both_legs() {
         assert_eq!(leg.hangup_cause, "NORMAL_CLEARING", "{leg:#?}");
         assert!(leg.answer_stamp.is_some(), "{leg:#?}");
         assert!(leg.billsec <= leg.duration, "{leg:#?}");
+        // Both offered and answered PCMA; loopback loses nothing.
+        assert_eq!(leg.codec, "PCMA", "{leg:#?}");
+        assert_eq!(leg.rtp_lost, 0, "{leg:#?}");
     }
 }

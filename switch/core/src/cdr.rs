@@ -56,7 +56,7 @@ impl Direction {
 }
 
 /// The record of one finished call leg.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CdrRecord {
     /// This leg's uuid.
     pub uuid: String,
@@ -94,6 +94,26 @@ pub struct CdrRecord {
     pub rtp_bytes_in: u64,
     /// RTP payload bytes sent.
     pub rtp_bytes_out: u64,
+    /// The leg's media quality, when the leg had media.
+    pub media: MediaQuality,
+}
+
+/// What the media engine measured on one leg.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MediaQuality {
+    /// The codec the leg spoke (SDP name), empty when none was negotiated.
+    pub codec: String,
+    /// Packets of the leg's stream that never arrived (RTCP cumulative loss, or the jitter
+    /// buffer's count).
+    pub lost: i64,
+    /// Packets that arrived too late to play.
+    pub late: u64,
+    /// Interarrival jitter of the leg's stream, ms (RFC 3550).
+    pub jitter_ms: f64,
+    /// Round trip from RTCP, ms.
+    pub rtt_ms: Option<f64>,
+    /// Digits received from the leg.
+    pub dtmf_in: u64,
 }
 
 impl CdrRecord {
@@ -186,6 +206,7 @@ impl CdrWriter {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(sqlite)?;
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
+        migrate(&conn).map_err(sqlite)?;
 
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -261,7 +282,13 @@ CREATE TABLE IF NOT EXISTS cdr (
     rtp_packets_in     INTEGER NOT NULL,
     rtp_packets_out    INTEGER NOT NULL,
     rtp_bytes_in       INTEGER NOT NULL,
-    rtp_bytes_out      INTEGER NOT NULL
+    rtp_bytes_out      INTEGER NOT NULL,
+    codec              TEXT NOT NULL DEFAULT '',
+    rtp_lost           INTEGER NOT NULL DEFAULT 0,
+    rtp_late           INTEGER NOT NULL DEFAULT 0,
+    jitter_ms          REAL NOT NULL DEFAULT 0,
+    rtt_ms             REAL,
+    dtmf_in            INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS cdr_call_uuid ON cdr (call_uuid);
 CREATE INDEX IF NOT EXISTS cdr_sip_call_id ON cdr (sip_call_id);
@@ -271,8 +298,36 @@ const INSERT: &str = "INSERT INTO cdr (
     uuid, call_uuid, leg, direction, sip_call_id, caller_id_name, caller_id_number,
     destination_number, context, start_stamp, answer_stamp, end_stamp, start_epoch_us,
     answer_epoch_us, end_epoch_us, duration, billsec, hangup_cause, remote_addr,
-    rtp_packets_in, rtp_packets_out, rtp_bytes_in, rtp_bytes_out
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)";
+    rtp_packets_in, rtp_packets_out, rtp_bytes_in, rtp_bytes_out, codec, rtp_lost, rtp_late,
+    jitter_ms, rtt_ms, dtmf_in
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)";
+
+/// Columns added after the first release, for databases made before them.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("codec", "TEXT NOT NULL DEFAULT ''"),
+    ("rtp_lost", "INTEGER NOT NULL DEFAULT 0"),
+    ("rtp_late", "INTEGER NOT NULL DEFAULT 0"),
+    ("jitter_ms", "REAL NOT NULL DEFAULT 0"),
+    ("rtt_ms", "REAL"),
+    ("dtmf_in", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Adds the columns an older database lacks.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let mut have = Vec::new();
+    let mut stmt = conn.prepare("PRAGMA table_info(cdr)")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+    for n in names {
+        have.push(n?);
+    }
+    for (col, ty) in ADDED_COLUMNS {
+        if !have.iter().any(|h| h == col) {
+            conn.execute_batch(&format!("ALTER TABLE cdr ADD COLUMN {col} {ty}"))?;
+        }
+    }
+    Ok(())
+}
 
 /// The writer thread: gathers what is queued into a batch, commits it, answers flushes.
 fn run(mut conn: Connection, rx: Receiver<Msg>) {
@@ -363,6 +418,12 @@ fn insert_row(
         count(r.rtp_packets_out),
         count(r.rtp_bytes_in),
         count(r.rtp_bytes_out),
+        r.media.codec,
+        r.media.lost,
+        count(r.media.late),
+        r.media.jitter_ms,
+        r.media.rtt_ms,
+        count(r.media.dtmf_in),
     ])
 }
 
@@ -460,6 +521,14 @@ mod tests {
             rtp_packets_out: 1499,
             rtp_bytes_in: 240_000,
             rtp_bytes_out: 239_840,
+            media: MediaQuality {
+                codec: "PCMU".into(),
+                lost: 3,
+                late: 1,
+                jitter_ms: 2.5,
+                rtt_ms: Some(41.0),
+                dtmf_in: 4,
+            },
         }
     }
 
@@ -532,6 +601,39 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+        let media: (String, i64, i64, f64, Option<f64>, i64) = conn
+            .query_row(
+                "SELECT codec, rtp_lost, rtp_late, jitter_ms, rtt_ms, dtmf_in FROM cdr WHERE uuid = 'a-leg'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .unwrap();
+        assert_eq!(media, ("PCMU".into(), 3, 1, 2.5, Some(41.0), 4));
+        writer.close();
+    }
+
+    #[test]
+    fn an_older_database_gets_the_new_columns() {
+        let db = TempDb::new();
+        std::fs::create_dir_all(db.path().parent().unwrap()).unwrap();
+        let conn = Connection::open(db.path()).unwrap();
+        // The first release's table, without the media columns.
+        let old = SCHEMA
+            .split("    codec ")
+            .next()
+            .unwrap()
+            .trim_end()
+            .trim_end_matches(',');
+        conn.execute_batch(&format!("{old}\n);")).unwrap();
+        drop(conn);
+        let writer = CdrWriter::open(&db.path()).unwrap();
+        writer.write(record("a-leg", Leg::A));
+        writer.flush();
+        let conn = Connection::open(db.path()).unwrap();
+        let codec: String = conn
+            .query_row("SELECT codec FROM cdr", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(codec, "PCMU");
         writer.close();
     }
 

@@ -21,7 +21,7 @@ use switch_sip::sdp::SessionDescription;
 use switch_sip::transaction::{Peer, TxId};
 use tokio::sync::mpsc;
 
-use crate::cdr::{CdrRecord, Direction, Leg as CdrLeg};
+use crate::cdr::{CdrRecord, Direction, Leg as CdrLeg, MediaQuality};
 use crate::context::Context;
 use crate::media::{LegCodec, MediaEvent, PlayEnd, Relay, RelayMode, SessionEvent, Side};
 use crate::runtime::sip::SipCommand;
@@ -629,6 +629,7 @@ impl Call {
             rtp_packets_out: pout,
             rtp_bytes_in: bin,
             rtp_bytes_out: bout,
+            media: quality(stats.as_ref().map(|s| &s.legs[0]), self.a_codec.as_ref()),
         });
         for (i, f) in self.forks.iter().enumerate() {
             let (pin, pout, bin, bout) = match (&stats, self.winner == Some(i)) {
@@ -658,6 +659,10 @@ impl Call {
                 rtp_packets_out: pout,
                 rtp_bytes_in: bin,
                 rtp_bytes_out: bout,
+                media: match self.winner == Some(i) {
+                    true => quality(stats.as_ref().map(|s| &s.legs[1]), self.b_codec.as_ref()),
+                    false => MediaQuality::default(),
+                },
             });
         }
         self.ctx.sip.send(SipCommand::DialogGone {
@@ -677,6 +682,28 @@ impl Call {
             .remove(&self.uuid);
         self.on_ended(&cause);
         tracing::info!(uuid = %self.uuid, %cause, "call ended");
+    }
+}
+
+/// The CDR's media columns from the relay's figures of one side.
+fn quality(stats: Option<&crate::media::LegStats>, codec: Option<&LegCodec>) -> MediaQuality {
+    let Some(s) = stats else {
+        return MediaQuality::default();
+    };
+    let jitter = s.jitter.unwrap_or_default();
+    MediaQuality {
+        codec: codec.map(|c| c.desc.name().to_string()).unwrap_or_default(),
+        // RTCP-style loss counts every packet of the stream; the jitter buffer only those
+        // the switch decoded.
+        lost: if s.rtcp.expected > 0 {
+            s.rtcp.lost.max(0)
+        } else {
+            jitter.lost as i64
+        },
+        late: jitter.late,
+        jitter_ms: s.rtcp.jitter_ms.max(jitter.jitter_ms),
+        rtt_ms: s.rtcp.rtt_ms,
+        dtmf_in: s.dtmf_in,
     }
 }
 

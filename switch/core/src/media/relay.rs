@@ -310,6 +310,8 @@ async fn run(
         events,
         tag,
     };
+    t.session
+        .set_wall_clock(now(), std::time::SystemTime::now());
     t.session.attach(Side::A, now());
     let mut bufs = Box::new(Buffers {
         a_rtp: [0; MAX_DATAGRAM],

@@ -22,15 +22,17 @@
 
 mod leg;
 mod player;
+mod rtcp;
 #[cfg(test)]
 mod tests;
 
 pub use leg::{DtmfOut, LegCodec, MAX_RTP};
 pub use player::{Play, PlayItem, Sound};
+pub use rtcp::RtcpFigures;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::dtmf::{Digit, DtmfEvent};
 use crate::frame::Frame;
@@ -41,6 +43,7 @@ use crate::rtp::{
 };
 use leg::Leg;
 use player::Player;
+use rtcp::{SideRtcp, WallClock};
 
 /// Sees 20 ms of a side at a time: what it sent (`read`) and what it heard (`write`), both
 /// at the side's rate (silence where there was none). Recording and media bugs are taps.
@@ -171,6 +174,8 @@ pub struct LegStats {
     pub decode_errors: u64,
     /// Digits received.
     pub dtmf_in: u64,
+    /// RTCP: loss and jitter of what the side sent, round trip, the peer's own figures.
+    pub rtcp: RtcpFigures,
 }
 
 /// Settings of a session.
@@ -197,6 +202,7 @@ impl Default for SessionConfig {
 /// One generated packet waiting in the session.
 struct Queued {
     side: Side,
+    rtcp: bool,
     len: usize,
     data: [u8; MAX_RTP],
 }
@@ -212,6 +218,9 @@ pub struct MediaSession {
     events: VecDeque<SessionEvent>,
     dtmf_in: [u64; 2],
     ssrc_seed: u32,
+    rtcp: [SideRtcp; 2],
+    clock: WallClock,
+    rtcp_buf: Vec<u8>,
 }
 
 impl MediaSession {
@@ -227,7 +236,19 @@ impl MediaSession {
             events: VecDeque::new(),
             dtmf_in: [0; 2],
             ssrc_seed,
+            rtcp: [
+                SideRtcp::new(u64::from(ssrc_seed)),
+                SideRtcp::new(u64::from(ssrc_seed).rotate_left(17)),
+            ],
+            clock: WallClock::new(Instant::now(), SystemTime::UNIX_EPOCH),
+            rtcp_buf: Vec::new(),
         }
+    }
+
+    /// The wall-clock time at `now`, for the NTP timestamps of sender reports (without it
+    /// they count from 1970 at the session's start, which still gives true round trips).
+    pub fn set_wall_clock(&mut self, now: Instant, wall: SystemTime) {
+        self.clock = WallClock::new(now, wall);
     }
 
     /// `side` has sockets now.
@@ -271,6 +292,7 @@ impl MediaSession {
     /// Sets (or with `None` forgets) `side`'s negotiated codec. A side without one is only
     /// ever relayed. Keeps the side's player and taps when the codec changes.
     pub fn set_codec(&mut self, side: Side, codec: Option<LegCodec>) -> Result<(), SessionError> {
+        let ssrc = self.own_ssrc(side);
         let slot = &mut self.legs[side.index()];
         match codec {
             None => {
@@ -285,7 +307,7 @@ impl MediaSession {
                 if slot.as_ref().is_some_and(|l| l.codec == c) {
                     return Ok(());
                 }
-                let ssrc = self.ssrc_seed ^ (side.index() as u32).wrapping_mul(0x9e37_79b9);
+                self.rtcp[side.index()].set_clock_rate(c.desc.clock_rate());
                 let mut new = Leg::new(c, ssrc, self.cfg.jitter_ms);
                 if let Some(old) = slot.take() {
                     new.taps = old.taps;
@@ -423,6 +445,7 @@ impl MediaSession {
         let through = target.is_some_and(|t| self.passthrough(side, t));
         let h = match packet {
             Packet::Rtcp(_) => {
+                self.rtcp[side.index()].on_rtcp(now, &self.clock, buf);
                 // Reports pass only where the media passes unchanged end to end.
                 return if through {
                     self.forward(side, true)
@@ -432,6 +455,7 @@ impl MediaSession {
             }
             Packet::Rtp(h) => h,
         };
+        self.rtcp[side.index()].on_rtp(now, h.ssrc, h.sequence, h.timestamp);
         let Some(leg) = self.legs[side.index()].as_mut() else {
             return self.forward(side, false);
         };
@@ -516,6 +540,7 @@ impl MediaSession {
 
     /// One 20 ms step: decode, play, mix, tap, encode.
     pub fn handle_tick(&mut self, now: Instant) {
+        self.update_reporting(now);
         let mut heard: Vec<(Side, Digit, u32)> = Vec::new();
         for side in [Side::A, Side::B] {
             if let Some(leg) = self.legs[side.index()].as_mut() {
@@ -554,12 +579,17 @@ impl MediaSession {
             }
             let mut q = Queued {
                 side,
+                rtcp: false,
                 len: 0,
                 data: [0; MAX_RTP],
             };
             if let Some(w) = leg.send_tick(&mut q.data) {
                 q.len = w.len;
                 if dest.is_some() {
+                    let d = &q.data;
+                    let ts = u32::from_be_bytes([d[4], d[5], d[6], d[7]]);
+                    let ssrc = crate::rtp::Ssrc(u32::from_be_bytes([d[8], d[9], d[10], d[11]]));
+                    self.rtcp[side.index()].on_sent(now, ssrc, ts, w.len.saturating_sub(12));
                     self.out.push_back(q);
                 }
             }
@@ -569,14 +599,14 @@ impl MediaSession {
     /// The next packet the session made, written into `buf`.
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<Outgoing> {
         while let Some(q) = self.out.pop_front() {
-            let Some((component, to)) = self.relay.destination_of(q.side, false) else {
+            let Some((component, to)) = self.relay.destination_of(q.side, q.rtcp) else {
                 continue;
             };
             let Some(dst) = buf.get_mut(..q.len) else {
                 continue;
             };
             dst.copy_from_slice(&q.data[..q.len]);
-            self.relay.record_generated(q.side, false, q.len);
+            self.relay.record_generated(q.side, q.rtcp, q.len);
             return Some(Outgoing {
                 side: q.side,
                 component,
@@ -599,11 +629,36 @@ impl MediaSession {
             .iter()
             .flatten()
             .filter_map(|l| l.events_in.as_ref().and_then(|r| r.poll_timeout()));
-        self.relay.poll_timeout().into_iter().chain(dtmf).min()
+        let rtcp = self.rtcp.iter().filter_map(SideRtcp::poll_timeout);
+        self.relay
+            .poll_timeout()
+            .into_iter()
+            .chain(dtmf)
+            .chain(rtcp)
+            .min()
     }
 
-    /// Media timeouts (as [`SessionEvent::Timeout`]) and telephone-events whose end never came.
+    /// Media timeouts (as [`SessionEvent::Timeout`]), telephone-events whose end never came,
+    /// and RTCP reports that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.update_reporting(now);
+        for side in [Side::A, Side::B] {
+            let ssrc = crate::rtp::Ssrc(self.own_ssrc(side));
+            let mut buf = std::mem::take(&mut self.rtcp_buf);
+            if self.rtcp[side.index()].due_report(now, &self.clock, ssrc, &mut buf)
+                && buf.len() <= MAX_RTP
+            {
+                let mut q = Queued {
+                    side,
+                    rtcp: true,
+                    len: buf.len(),
+                    data: [0; MAX_RTP],
+                };
+                q.data[..buf.len()].copy_from_slice(&buf);
+                self.out.push_back(q);
+            }
+            self.rtcp_buf = buf;
+        }
         while let Some(side) = self.relay.handle_timeout(now) {
             self.events.push_back(SessionEvent::Timeout { side });
         }
@@ -635,6 +690,7 @@ impl MediaSession {
             wrong_payload_type: leg.map_or(0, |l| l.wrong_pt),
             decode_errors: leg.map_or(0, |l| l.decode_errors),
             dtmf_in: self.dtmf_in[side.index()],
+            rtcp: self.rtcp[side.index()].figures(),
         }
     }
 
@@ -642,6 +698,27 @@ impl MediaSession {
     pub fn close(&mut self) {
         for leg in self.legs.iter_mut().flatten() {
             close_taps(leg);
+        }
+    }
+
+    /// The SSRC of the stream the session makes for `side`.
+    fn own_ssrc(&self, side: Side) -> u32 {
+        self.ssrc_seed ^ (side.index() as u32).wrapping_mul(0x9e37_79b9)
+    }
+
+    /// Sends our own RTCP to the sides whose media the session terminates both ways; a
+    /// side whose packets pass through hears the far end's reports instead.
+    fn update_reporting(&mut self, now: Instant) {
+        for side in [Side::A, Side::B] {
+            let known = self.legs[side.index()].is_some() && self.relay.is_attached(side);
+            let out_through = self
+                .source_of(side)
+                .is_some_and(|src| self.passthrough(src, side));
+            let in_through = self
+                .hearer_of(side)
+                .is_some_and(|h| self.passthrough(side, h));
+            let on = known && !out_through && !in_through;
+            self.rtcp[side.index()].set_reporting(on, now);
         }
     }
 

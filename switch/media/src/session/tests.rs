@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::codec::{CodecDesc, Encoder};
 use crate::dtmf::{DtmfDetector, EventSender};
+use crate::rtcp::RtcpPacket;
 use crate::rtp::classify;
 
 const A: &str = "192.0.2.10:4000";
@@ -476,4 +477,73 @@ fn garbage_and_wrong_payload_types_are_counted_and_dropped() {
     let st = s.stats(Side::A);
     assert_eq!(st.relay.malformed, 4);
     assert_eq!(st.wrong_payload_type, 1);
+}
+
+#[test]
+fn a_terminated_side_gets_sender_reports_and_its_receiver_reports_give_the_round_trip() {
+    use crate::rtcp::{build_compound, parse_compound, ReceiverReport, ReportBlock};
+    let t0 = Instant::now();
+    let mut s = session(Some(LegCodec::new(CodecDesc::PCMU, 0, None)), None, t0);
+    s.set_mode(RelayMode::Idle, t0);
+    s.set_wall_clock(t0, std::time::SystemTime::now());
+    let mut play = Play::once(1, vec![PlayItem::Silence(60_000)]);
+    play.repeat = None;
+    s.play(Side::A, play).expect("play");
+    let mut src = ToneSource::new(CodecDesc::PCMU, 0, 1000.0);
+    let mut buf = [0u8; 1500];
+    let mut sr = None;
+    for i in 0..500u64 {
+        let now = t0 + Duration::from_millis(20 * i);
+        let mut p = src.packet();
+        s.handle_datagram(now, Side::A, Component::Rtp, addr(A), &mut p);
+        s.handle_tick(now);
+        if s.poll_timeout().is_some_and(|t| t <= now) {
+            s.handle_timeout(now);
+        }
+        while let Some(o) = s.poll_transmit(&mut buf) {
+            if o.component == Component::Rtcp {
+                assert_eq!(o.to, addr("192.0.2.10:4001"), "RTCP goes to port + 1");
+                let pkts = parse_compound(&buf[..o.len]).expect("our RTCP parses");
+                if let Some(crate::rtcp::RtcpPacket::SenderReport(r)) = pkts.first() {
+                    if sr.is_none() {
+                        sr = Some((r.clone(), now));
+                    }
+                }
+            }
+        }
+    }
+    let (report, sent_at) = sr.expect("a sender report within 10 s");
+    assert!(report.info.packet_count > 100, "{report:?}");
+    assert_eq!(report.reports.len(), 1, "a block about A's stream");
+    assert_eq!(report.reports[0].ssrc, crate::rtp::Ssrc(7));
+    // A answers 150 ms after our SR, having held it 50 ms: the round trip is 100 ms.
+    let block = ReportBlock {
+        ssrc: report.ssrc,
+        fraction_lost: 0,
+        cumulative_lost: 0,
+        highest_seq: 0,
+        jitter: 80,
+        lsr: report.info.ntp.short(),
+        dlsr: 65536 / 20,
+    };
+    let rr = RtcpPacket::ReceiverReport(ReceiverReport {
+        ssrc: crate::rtp::Ssrc(7),
+        reports: vec![block],
+    });
+    let mut bytes = Vec::new();
+    build_compound(&[rr], &mut bytes).expect("build");
+    let at = sent_at + Duration::from_millis(150);
+    s.handle_datagram(
+        at,
+        Side::A,
+        Component::Rtcp,
+        addr("192.0.2.10:4001"),
+        &mut bytes,
+    );
+    let f = s.stats(Side::A).rtcp;
+    let rtt = f.rtt_ms.expect("round trip");
+    assert!((rtt - 100.0).abs() < 2.0, "{rtt} ms");
+    assert_eq!(f.remote_jitter_ms, Some(10.0));
+    assert_eq!(f.lost, 0);
+    assert!(f.expected >= 490, "{f:?}");
 }
