@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use ferroswitch_tests::esl::EslClient;
 use ferroswitch_tests::pcap::{dtmf_pieces, write_g711};
 use ferroswitch_tests::sipp::scenario_path;
 use ferroswitch_tests::{peer_available, RtpSink, Sipp, Switch, TestDir, G711};
@@ -32,6 +33,8 @@ fn rfc4733_digit_is_reported_and_reaches_the_callee() {
         return;
     }
     let sw = Switch::start(&[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain DTMF").starts_with("+OK"));
     let (to_callee, to_caller) = (RtpSink::bind(), RtpSink::bind());
     let callee = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
         .key("sinkport", to_callee.port())
@@ -43,6 +46,17 @@ fn rfc4733_digit_is_reported_and_reaches_the_callee() {
         .assert_passed();
     callee.wait().assert_passed();
     assert!(wait_logged(&sw, '5'), "the switch did not report digit 5");
+    let ev = esl
+        .wait_event(Duration::from_secs(5), |e| {
+            e.header("Event-Name") == Some("DTMF")
+        })
+        .expect("a DTMF event on the event socket");
+    assert_eq!(ev.header("DTMF-Digit"), Some("5"), "{ev:?}");
+    assert_eq!(
+        ev.header("Caller-Destination-Number"),
+        Some("1001"),
+        "{ev:?}"
+    );
     // dtmf_2833_5.pcap holds 10 event packets (3 of them end retransmissions).
     let got = to_callee.stats().of_type(101);
     assert!(

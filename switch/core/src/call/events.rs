@@ -230,6 +230,34 @@ impl Call {
         self.fire("CHANNEL_DESTROY", &info, &hangup);
     }
 
+    /// A digit from `side`: FreeSWITCH's `DTMF` event on that leg (duration in 8 kHz samples,
+    /// as FreeSWITCH gives it).
+    pub(super) fn on_dtmf(
+        &self,
+        side: crate::media::Side,
+        digit: char,
+        duration_ms: u32,
+        source: switch_media::session::DtmfSource,
+    ) {
+        let uuid = match side {
+            crate::media::Side::A => Some(self.uuid.clone()),
+            crate::media::Side::B => self.winner.map(|w| self.forks[w].uuid.clone()),
+        };
+        let Some(info) = uuid.and_then(|u| self.ctx.channels.get(&u)) else {
+            return;
+        };
+        let source = match source {
+            switch_media::session::DtmfSource::Rfc4733 => "RTP",
+            switch_media::session::DtmfSource::Inband => "INBAND_AUDIO",
+        };
+        let extra = [
+            ("DTMF-Digit", digit.to_string()),
+            ("DTMF-Duration", (duration_ms * 8).to_string()),
+            ("DTMF-Source", source.to_string()),
+        ];
+        self.fire("DTMF", &info, &extra);
+    }
+
     /// Fires `name` with the channel headers of `info`, `extra`, and the variables.
     fn fire(&self, name: &str, info: &ChannelInfo, extra: &[(&str, String)]) {
         let mut e = Event::new(name);

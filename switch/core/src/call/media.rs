@@ -191,13 +191,14 @@ impl Call {
                 )
             }
         };
+        // rtcp-mux is answered when offered (local_answer only writes it then).
         let local = LocalMedia {
             ip: self.ctx.config.rtp.ip,
             port,
             session,
             ptime: Some(codec.ptime_ms),
             direction: Direction::SendRecv,
-            rtcp_mux: false,
+            rtcp_mux: true,
         };
         let body = SessionDescription::local_answer(offer, &local, &neg.formats()).to_bytes();
         Ok((body, codec))
@@ -230,6 +231,15 @@ impl Call {
         if let Some(r) = &self.relay {
             if let Err(e) = r.set_codec(side, codec.clone()).await {
                 tracing::warn!(uuid = %self.uuid, ?side, error = %e, "codec not usable");
+            }
+        }
+        if side == Side::A {
+            // FreeSWITCH's names, for scripts, ESL events and uuid_getvar.
+            if let Some(c) = &codec {
+                let name = c.desc.name().to_string();
+                self.vars.insert("read_codec".into(), name.clone());
+                self.vars.insert("write_codec".into(), name);
+                self.vars.insert("read_rate".into(), c.rate().to_string());
             }
         }
         match side {

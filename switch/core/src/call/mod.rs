@@ -452,6 +452,7 @@ impl Call {
                 source,
             } => {
                 tracing::info!(uuid = %self.uuid, ?side, %digit, duration_ms, ?source, "DTMF");
+                self.on_dtmf(side, digit, duration_ms, source);
                 if side == Side::A {
                     self.digits.push_back(digit);
                     // A caller who keeps pressing keys nobody reads must not grow memory.
@@ -719,6 +720,13 @@ pub(crate) fn learn_sdp(
         let behind_nat = dest.ip() != signalling_ip && !dest.ip().is_unspecified();
         if !dest.ip().is_unspecified() && dest.port() != 0 {
             relay.set_remote(side, dest, behind_nat);
+            // A peer that can mux takes RTCP on its RTP port (the switch answers with mux
+            // when offered it); otherwise a=rtcp or the next port.
+            if sdp.audio().is_some_and(|a| a.rtcp_mux()) {
+                relay.set_rtcp(side, crate::media::RtcpRemote::Mux);
+            } else if let Some(rtcp) = sdp.rtcp_destination() {
+                relay.set_rtcp(side, crate::media::RtcpRemote::At(rtcp));
+            }
         }
     }
     // A side that only receives (or neither sends nor receives) sends no RTP to time out on.
