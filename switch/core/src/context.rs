@@ -41,6 +41,8 @@ pub struct Context {
     pub api: ApiRegistry,
     /// The reloadable part of the configuration.
     live: RwLock<Arc<Live>>,
+    /// The script engine, installed by the binary.
+    scripts: std::sync::OnceLock<Arc<dyn crate::script::ScriptHost>>,
 }
 
 /// What `reload` can change without a restart.
@@ -78,7 +80,18 @@ impl Context {
             channels: ChannelTable::default(),
             api: ApiRegistry::with_builtins(),
             live: RwLock::new(Arc::new(live)),
+            scripts: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Installs the script engine (once; later calls are ignored).
+    pub fn set_script_host(&self, host: Arc<dyn crate::script::ScriptHost>) {
+        let _ = self.scripts.set(host);
+    }
+
+    /// The script engine, if one is installed.
+    pub fn script_host(&self) -> Option<Arc<dyn crate::script::ScriptHost>> {
+        self.scripts.get().cloned()
     }
 
     /// The current directory and dialplan (hold the `Arc` only briefly).

@@ -16,3 +16,4 @@ pub mod log;
 pub mod media;
 pub mod registrar;
 pub mod runtime;
+pub mod script;

@@ -500,7 +500,10 @@ impl Call {
                 CallEvent::NoAck { tx } if tx == self.a_tx => {
                     return Err(End::new("RECOVERY_ON_TIMER_EXPIRE"))
                 }
-                CallEvent::Ack { .. } | CallEvent::Cancel { .. } | CallEvent::NoAck { .. } => {}
+                CallEvent::Ack { .. }
+                | CallEvent::Cancel { .. }
+                | CallEvent::NoAck { .. }
+                | CallEvent::RecordSilence { .. } => {}
             }
         }
     }

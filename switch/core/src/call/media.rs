@@ -272,6 +272,17 @@ impl Call {
         if self.a_state == LegState::Early {
             self.pre_answer().await?;
         }
+        let before = self.next_play_id;
+        self.begin_playback(what, stop_on).await?;
+        if self.next_play_id == before {
+            return Ok(PlayEnd::Finished);
+        }
+        self.wait_play(self.next_play_id).await
+    }
+
+    /// Starts playing `what` to the caller; `next_play_id` is its id when it started (it
+    /// stays as it was when there was nothing playable).
+    pub(crate) async fn begin_playback(&mut self, what: &str, stop_on: &str) -> Result<(), End> {
         let rate = self.a_codec.as_ref().map_or(8000, |c| c.rate());
         let mut items = Vec::new();
         let mut repeat = Some(0);
@@ -291,10 +302,9 @@ impl Call {
             }
         }
         if items.is_empty() {
-            return Ok(PlayEnd::Finished);
+            return Ok(());
         }
-        self.next_play_id += 1;
-        let id = self.next_play_id;
+        let id = self.next_play_id + 1;
         let play = Play {
             id,
             items,
@@ -305,10 +315,11 @@ impl Call {
         if let Some(r) = &self.relay {
             if let Err(e) = r.play(Side::A, play).await {
                 tracing::warn!(uuid = %self.uuid, error = %e, "playback refused");
-                return Ok(PlayEnd::Finished);
+                return Ok(());
             }
         }
-        self.wait_play(id).await
+        self.next_play_id = id;
+        Ok(())
     }
 
     /// One playlist item and whether it plays forever (a looping tone).
@@ -419,7 +430,7 @@ impl Call {
         }
     }
 
-    fn recording_path(&self, path: &str) -> PathBuf {
+    pub(crate) fn recording_path(&self, path: &str) -> PathBuf {
         let p = Path::new(path.trim());
         if p.is_absolute() {
             p.to_path_buf()

@@ -7,6 +7,7 @@ pub mod cause;
 mod events;
 pub mod leg;
 mod media;
+mod script;
 
 pub use events::Control;
 
@@ -58,7 +59,20 @@ pub enum CallEvent {
     Hangup { cause: String },
     /// A request from the API layer (uuid_getvar, uuid_setvar).
     Control(Control),
+    /// A recording for a script heard enough silence.
+    RecordSilence { tap: u64 },
 }
+
+/// How one application went, for the dialplan running it.
+pub(crate) enum AppOutcome {
+    /// Go on with the next action.
+    Continue,
+    /// It failed with this cause (e.g. a bridge nobody answered); the next action runs.
+    Failed(String),
+}
+
+/// How often a call may be transferred (re-routed) before it is refused, against loops.
+const MAX_TRANSFERS: u32 = 16;
 
 /// A new call handed over by the SIP task.
 pub struct Inbound {
@@ -154,6 +168,9 @@ pub(crate) struct Call {
     next_tap_id: u64,
     /// Recordings running: path, tap id, start.
     recordings: Vec<(std::path::PathBuf, u64, SystemTime)>,
+    /// How long each finished playback played, by id, until someone reads it.
+    play_ms: HashMap<u64, u64>,
+    transfers: u32,
 }
 
 /// Runs a call from its first INVITE to its CDR.
@@ -226,6 +243,8 @@ pub async fn run(inb: Inbound) {
         digits: VecDeque::new(),
         next_tap_id: 0,
         recordings: Vec::new(),
+        play_ms: HashMap::new(),
+        transfers: 0,
     };
     ctx.calls
         .lock()
@@ -306,67 +325,132 @@ impl Call {
         Ok(())
     }
 
-    /// Runs the dialplan's actions for the destination.
+    /// Routes the call: the context's script when the dialplan names one, else the TOML
+    /// rules for the destination.
     async fn execute(&mut self) -> Result<(), End> {
+        let live = self.ctx.live();
+        if let Some(script) = live.dialplan.context_script(&self.context) {
+            let script = script.to_string();
+            let dest = self.destination.clone();
+            return match self.run_app("lua", &format!("{script} {dest}")).await? {
+                AppOutcome::Continue => Ok(()),
+                AppOutcome::Failed(cause) => Err(End::new(&cause)),
+            };
+        }
         let vars = self.vars.clone();
-        let actions =
-            (self.ctx.live().dialplan).route(&self.destination, &|k| vars.get(k).cloned());
+        let actions = live
+            .dialplan
+            .route(&self.destination, &|k| vars.get(k).cloned());
         let Some(actions) = actions else {
             tracing::info!(uuid = %self.uuid, destination = %self.destination, "no route");
             return Err(End::new("NO_ROUTE_DESTINATION"));
         };
+        self.run_actions(actions).await
+    }
+
+    /// Runs `actions` in order; the call ends with the last failure's cause if any failed.
+    async fn run_actions(&mut self, actions: Vec<crate::config::Action>) -> Result<(), End> {
         let mut last_failure: Option<String> = None;
         for action in actions {
-            tracing::debug!(uuid = %self.uuid, app = %action.app, args = %action.args, "execute");
-            match action.app.as_str() {
-                "answer" => self.answer().await?,
-                "pre_answer" => self.pre_answer().await?,
-                "playback" => {
-                    self.answer().await?;
-                    self.playback(&action.args, "").await?;
-                }
-                "record_session" => self.record_session(&action.args).await?,
-                "stop_record_session" => self.stop_record_session(&action.args).await,
-                "send_dtmf" => self.send_dtmf(&action.args),
-                "echo" => {
-                    self.answer().await?;
-                    if let Some(r) = &self.relay {
-                        r.set_mode(RelayMode::Echo);
-                    }
-                    self.park().await?;
-                }
-                "park" => self.park().await?,
-                "hangup" => {
-                    let cause = action.args.trim();
-                    return Err(End::new(if cause.is_empty() {
-                        "NORMAL_CLEARING"
-                    } else {
-                        cause
-                    }));
-                }
-                "sleep" => {
-                    let ms: u64 = action.args.trim().parse().unwrap_or(0);
-                    let until = Instant::now() + std::time::Duration::from_millis(ms);
-                    self.wait_until(until, |_| false).await?;
-                }
-                "set" => {
-                    if let Some((k, v)) = action.args.split_once('=') {
-                        self.vars.insert(k.trim().to_string(), v.trim().to_string());
-                    }
-                }
-                "bridge" => match self.bridge(&action.args).await? {
-                    bridge::Outcome::Done(cause) => return Err(End::new(&cause)),
-                    bridge::Outcome::Failed(cause) => last_failure = Some(cause),
-                },
-                other => {
-                    tracing::warn!(uuid = %self.uuid, app = other, "application not available");
-                }
+            match self.run_app(&action.app, &action.args).await? {
+                AppOutcome::Continue => {}
+                AppOutcome::Failed(cause) => last_failure = Some(cause),
             }
         }
         match last_failure {
             Some(cause) => Err(End::new(&cause)),
             None => Ok(()),
         }
+    }
+
+    /// Runs one dialplan application. Err when the call is over.
+    pub(crate) async fn run_app(&mut self, app: &str, args: &str) -> Result<AppOutcome, End> {
+        let args = args.trim();
+        tracing::debug!(uuid = %self.uuid, %app, %args, "execute");
+        match app {
+            "answer" => self.answer().await?,
+            "pre_answer" => self.pre_answer().await?,
+            "playback" => {
+                self.answer().await?;
+                self.playback(args, "").await?;
+            }
+            "record_session" => self.record_session(args).await?,
+            "stop_record_session" => self.stop_record_session(args).await,
+            "send_dtmf" => self.send_dtmf(args),
+            "echo" => {
+                self.answer().await?;
+                if let Some(r) = &self.relay {
+                    r.set_mode(RelayMode::Echo);
+                }
+                self.park().await?;
+            }
+            "park" => self.park().await?,
+            "hangup" => {
+                return Err(End::new(if args.is_empty() {
+                    "NORMAL_CLEARING"
+                } else {
+                    args
+                }))
+            }
+            "sleep" => {
+                let ms: u64 = args.parse().unwrap_or(0);
+                let until = Instant::now() + std::time::Duration::from_millis(ms);
+                self.wait_until(until, |_| false).await?;
+            }
+            "set" => {
+                if let Some((k, v)) = args.split_once('=') {
+                    self.vars.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+            "unset" => {
+                self.vars.remove(args);
+            }
+            "bridge" => match self.bridge(args).await? {
+                bridge::Outcome::Done(cause) => return Err(End::new(&cause)),
+                bridge::Outcome::Failed(cause) => return Ok(AppOutcome::Failed(cause)),
+            },
+            "transfer" => {
+                let dest = args.split_whitespace().next().unwrap_or("").to_string();
+                return Box::pin(self.transfer(dest)).await;
+            }
+            "lua" => {
+                let mut parts = args.split_whitespace().map(str::to_string);
+                let Some(script) = parts.next() else {
+                    tracing::warn!(uuid = %self.uuid, "lua: no script named");
+                    return Ok(AppOutcome::Failed("DESTINATION_OUT_OF_ORDER".into()));
+                };
+                let argv: Vec<String> = parts.collect();
+                match self.run_script(&script, argv).await? {
+                    script::ScriptEnd::Continue(actions) => {
+                        Box::pin(self.run_actions(actions)).await?;
+                    }
+                    script::ScriptEnd::Transfer(dest) => {
+                        return Box::pin(self.transfer(dest)).await;
+                    }
+                    script::ScriptEnd::Hangup => return Err(End::new("NORMAL_CLEARING")),
+                }
+            }
+            other => {
+                tracing::warn!(uuid = %self.uuid, app = other, "application not available");
+                return Ok(AppOutcome::Failed("REQUESTED_CHAN_UNAVAIL".into()));
+            }
+        }
+        Ok(AppOutcome::Continue)
+    }
+
+    /// Routes the call again to `dest` (FreeSWITCH's `transfer`); the current actions stop.
+    async fn transfer(&mut self, dest: String) -> Result<AppOutcome, End> {
+        self.transfers += 1;
+        if self.transfers > MAX_TRANSFERS || dest.is_empty() {
+            tracing::warn!(uuid = %self.uuid, %dest, transfers = self.transfers, "transfer refused");
+            return Err(End::new("EXCHANGE_ROUTING_ERROR"));
+        }
+        tracing::info!(uuid = %self.uuid, from = %self.destination, to = %dest, "transfer");
+        self.vars
+            .insert("transfer_source".into(), self.destination.clone());
+        self.destination = dest;
+        Box::pin(self.execute()).await?;
+        Err(End::new("NORMAL_CLEARING"))
     }
 
     /// Answers the A leg with the switch's own SDP answer (the codec negotiated from the
@@ -461,7 +545,22 @@ impl Call {
                     }
                 }
             }
-            SessionEvent::PlayDone { id, end, .. } => self.play_done.push((id, end)),
+            SessionEvent::PlayDone {
+                id, end, played_ms, ..
+            } => {
+                self.play_done.push((id, end));
+                self.play_ms.insert(id, played_ms);
+                // Nobody waits for ringback and stopped playbacks: keep the lists short.
+                if self.play_done.len() > 32 {
+                    self.play_done.remove(0);
+                }
+                if self.play_ms.len() > 32 {
+                    let oldest = self.play_ms.keys().min().copied();
+                    if let Some(k) = oldest {
+                        self.play_ms.remove(&k);
+                    }
+                }
+            }
             SessionEvent::DtmfToSignalling {
                 side,
                 digit,
@@ -580,12 +679,12 @@ impl Call {
         let _ = self.ctx.sip.request(req, dest, self.owner.clone()).await;
     }
 
-    /// Ends every leg that is still up, frees the media and writes the CDRs.
-    async fn teardown(mut self, end: End) {
-        let cause = end.cause;
+    /// Ends the caller's leg in signalling: the final response while it rings, a BYE once
+    /// answered. Nothing when it already ended.
+    pub(crate) async fn hangup_a(&mut self, cause: &str) {
         match self.a_state {
             LegState::Early => {
-                let status = cause::cause_to_sip(&cause);
+                let status = cause::cause_to_sip(cause);
                 let mut r = self.a_invite.response(status, Some(self.a.local_tag()));
                 if status == 503 || cause == "NORMAL_TEMPORARY_FAILURE" {
                     r.headers
@@ -597,6 +696,12 @@ impl Call {
             LegState::Ended => {}
         }
         self.a_state = LegState::Ended;
+    }
+
+    /// Ends every leg that is still up, frees the media and writes the CDRs.
+    async fn teardown(mut self, end: End) {
+        let cause = end.cause;
+        self.hangup_a(&cause).await;
         self.end_forks(&cause).await;
         let stats = match &self.relay {
             Some(r) => {

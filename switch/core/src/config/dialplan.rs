@@ -1,6 +1,11 @@
-//! The dialplan: `<dir>/dialplan.toml`, an ordered list of rules matched on the destination.
+//! The dialplan: `<dir>/dialplan.toml`. A context (`default` for the directory's users,
+//! `public` for trusted sources) may name a script that routes its calls; otherwise, and as
+//! a fallback, an ordered list of rules is matched on the destination.
 //!
 //! ```toml
+//! [context.default]
+//! script = "default.lua"         # under the scripts folder; argv[1] is the destination
+//!
 //! [[rule]]
 //! name = "local extensions"
 //! destination = '^(10[01][0-9])$'
@@ -15,9 +20,11 @@ use super::cause::hangup_cause_code;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::source::Source;
 
-/// Ordered routing rules.
+/// Contexts with their scripts, and ordered routing rules.
 #[derive(Clone, Debug, Default)]
 pub struct Dialplan {
+    /// Context name to the script (relative to the scripts folder) that routes its calls.
+    pub contexts: std::collections::BTreeMap<String, String>,
     /// Rules in file order.
     pub rules: Vec<Rule>,
 }
@@ -58,6 +65,9 @@ pub const KNOWN_APPS: &[&str] = &[
     "record_session",
     "stop_record_session",
     "send_dtmf",
+    "transfer",
+    "lua",
+    "unset",
 ];
 
 /// The endpoint types a bridge dial string may name (`user/1001`).
@@ -91,6 +101,11 @@ impl Dialplan {
             }
         }
         matched.then_some(actions)
+    }
+
+    /// The script routing `context`, if the dialplan names one.
+    pub fn context_script(&self, context: &str) -> Option<&str> {
+        self.contexts.get(context).map(String::as_str)
     }
 
     /// Reads `file`; a missing file is an empty dialplan (nothing routes).
@@ -127,7 +142,27 @@ impl Dialplan {
                 continue_on_match: r.continue_on_match,
             });
         }
-        Ok(Dialplan { rules })
+        let mut contexts = std::collections::BTreeMap::new();
+        for (name, c) in raw.context {
+            let script = c.script.trim().to_string();
+            let bad = |msg: String| {
+                src.error(
+                    &format!("context.{name}.script"),
+                    ConfigErrorKind::InvalidValue,
+                    msg,
+                )
+            };
+            if script.is_empty() {
+                return Err(bad("must name a script, e.g. \"default.lua\"".into()));
+            }
+            if script.starts_with('/') || script.split(['/', '\\']).any(|p| p == "..") {
+                return Err(bad(format!(
+                    "{script:?} must be a path inside the scripts folder"
+                )));
+            }
+            contexts.insert(name, script);
+        }
+        Ok(Dialplan { contexts, rules })
     }
 }
 
@@ -135,7 +170,15 @@ impl Dialplan {
 #[serde(deny_unknown_fields)]
 struct RawDialplan {
     #[serde(default)]
+    context: std::collections::BTreeMap<String, RawContext>,
+    #[serde(default)]
     rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContext {
+    script: String,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +248,9 @@ fn parse_action(text: &str) -> Result<Action, String> {
         "record_session" => need_args("a file to record to")?,
         "stop_record_session" => need_args("the file being recorded (or all)")?,
         "send_dtmf" => need_args("digits, e.g. 123#@250")?,
+        "transfer" => need_args("a destination, e.g. 5000")?,
+        "lua" => need_args("a script, e.g. ivr.lua")?,
+        "unset" => need_args("a variable name")?,
         _ => {
             return Err(format!(
                 "unknown application {app:?}; known: {}",

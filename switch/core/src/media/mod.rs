@@ -18,7 +18,8 @@ pub use ports::{MediaPort, PortPool};
 pub use relay::{spawn_relay, MediaEvent, Relay, RelayConfig, RelayStats};
 pub use switch_media::rtp::{LatchMode, RelayMode, RtcpRemote, Side, SideStats};
 pub use switch_media::session::{
-    DtmfOut, LegCodec, LegStats, Play, PlayEnd, PlayItem, SessionError, SessionEvent, Sound, Tap,
+    DtmfOut, LegCodec, LegStats, Play, PlayControl, PlayEnd, PlayItem, SessionError, SessionEvent,
+    Sound, Tap,
 };
 
 #[cfg(test)]

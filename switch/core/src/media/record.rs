@@ -18,13 +18,26 @@ use super::Tap;
 /// How many 20 ms frames may wait for the disk (2 s) before frames are dropped.
 const QUEUE: usize = 100;
 
-/// Mono (mixed) or stereo (leg left, far end right).
+/// Mono (mixed) or stereo (leg left, far end right), or only what the leg said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channels {
     /// Both directions mixed.
     Mono,
     /// What the leg sent on the left, what it heard on the right.
     Stereo,
+    /// Only what the leg sent (voicemail, `recordFile`).
+    Read,
+}
+
+/// Calls `notify` once when the leg has been quieter than `threshold` (mean absolute
+/// sample value) for `frames` consecutive 20 ms frames.
+pub struct SilenceWatch {
+    /// Mean absolute sample value below which a frame is silent.
+    pub threshold: u32,
+    /// Consecutive silent frames that end the recording.
+    pub frames: u32,
+    /// Called from the media task, once.
+    pub notify: Box<dyn FnMut() + Send>,
 }
 
 enum Msg {
@@ -37,6 +50,7 @@ pub struct Recorder {
     tx: SyncSender<Msg>,
     dropped: u64,
     path: PathBuf,
+    silence: Option<(SilenceWatch, u32)>,
 }
 
 /// Why a recording could not start.
@@ -65,7 +79,7 @@ impl Recorder {
         }
         let file = File::create(path).map_err(io)?;
         let n = match channels {
-            Channels::Mono => 1,
+            Channels::Mono | Channels::Read => 1,
             Channels::Stereo => 2,
         };
         let writer = WavWriter::new(BufWriter::new(file), rate, n)
@@ -80,12 +94,35 @@ impl Recorder {
             tx,
             dropped: 0,
             path: path.to_path_buf(),
+            silence: None,
         })
+    }
+
+    /// Watches for silence in what the leg says.
+    pub fn with_silence(mut self, watch: SilenceWatch) -> Recorder {
+        self.silence = Some((watch, 0));
+        self
     }
 }
 
 impl Tap for Recorder {
     fn on_frame(&mut self, read: &Frame, write: &Frame) -> bool {
+        if let Some((watch, low)) = self.silence.as_mut() {
+            let samples = read.samples();
+            let mean = samples
+                .iter()
+                .map(|s| u64::from(s.unsigned_abs()))
+                .sum::<u64>()
+                / samples.len().max(1) as u64;
+            if mean < u64::from(watch.threshold) {
+                *low += 1;
+                if *low == watch.frames {
+                    (watch.notify)();
+                }
+            } else {
+                *low = 0;
+            }
+        }
         match self
             .tx
             .try_send(Msg::Frames(Box::new((read.clone(), write.clone()))))
@@ -126,6 +163,7 @@ fn write_loop(
         };
         let r = match channels {
             Channels::Stereo => writer.write_stereo(&read, &write),
+            Channels::Read => writer.write_frame(&read),
             Channels::Mono => {
                 mix.clone_from(&read);
                 for (m, w) in mix.samples_mut().iter_mut().zip(write.samples()) {

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use switch_media::rtp::{Component, LatchMode, RelayMode, RtcpRemote, Side, SideStats};
 use switch_media::session::{
-    LegCodec, LegStats, MediaSession, Play, SessionConfig, SessionError, SessionEvent, Tap,
+    LegCodec, LegStats, MediaSession, Play, PlayControl, SessionConfig, SessionError, SessionEvent,
+    Tap,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -112,6 +113,7 @@ enum Command {
     ),
     Play(Side, Play, oneshot::Sender<Result<(), SessionError>>),
     StopPlay(Side),
+    PlayControl(Side, PlayControl),
     AddTap(
         Side,
         u64,
@@ -138,6 +140,7 @@ impl std::fmt::Debug for Command {
             Command::Codec(..) => "Codec",
             Command::Play(..) => "Play",
             Command::StopPlay(_) => "StopPlay",
+            Command::PlayControl(..) => "PlayControl",
             Command::AddTap(..) => "AddTap",
             Command::RemoveTap(..) => "RemoveTap",
             Command::SendDtmf(..) => "SendDtmf",
@@ -219,6 +222,11 @@ impl Relay {
     /// Stops what `side` hears from a playback.
     pub fn stop_play(&self, side: Side) {
         self.send(Command::StopPlay(side));
+    }
+
+    /// Pauses, seeks or changes the volume of `side`'s playback.
+    pub fn control_play(&self, side: Side, control: PlayControl) {
+        self.send(Command::PlayControl(side, control));
     }
 
     /// Adds a tap on `side` (recording, media bugs).
@@ -395,6 +403,7 @@ impl Task {
                 let _ = reply.send(s.play(side, play));
             }
             Command::StopPlay(side) => s.stop_play(side),
+            Command::PlayControl(side, c) => s.control_play(side, c),
             Command::AddTap(side, id, tap, reply) => {
                 let _ = reply.send(s.add_tap(side, id, tap));
             }

@@ -27,7 +27,7 @@ mod rtcp;
 mod tests;
 
 pub use leg::{DtmfOut, LegCodec, MAX_RTP};
-pub use player::{Play, PlayItem, Sound};
+pub use player::{Play, PlayControl, PlayItem, Sound};
 pub use rtcp::RtcpFigures;
 
 use std::collections::VecDeque;
@@ -361,6 +361,16 @@ impl MediaSession {
             });
         }
         self.refresh_rx();
+    }
+
+    /// Steers `side`'s playback (pause, seek, volume); nothing when none is running.
+    pub fn control_play(&mut self, side: Side, control: PlayControl) {
+        if let Some(p) = self.legs[side.index()]
+            .as_mut()
+            .and_then(|l| l.player.as_mut())
+        {
+            p.control(control);
+        }
     }
 
     /// Whether `side` is playing something.

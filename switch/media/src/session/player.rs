@@ -58,6 +58,17 @@ impl Play {
     }
 }
 
+/// Steering a running playback, FreeSWITCH's input-callback answers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PlayControl {
+    /// `pause`: toggles between playing and silence.
+    TogglePause,
+    /// `seek:+3000` / `seek:-3000`: moves within the current sound, in ms.
+    Seek(i64),
+    /// `volume:+1` / `volume:-1`: changes the gain by steps of 2 dB (at most ±24 dB).
+    Volume(i32),
+}
+
 /// Plays a [`Play`] into frames at one rate.
 pub(crate) struct Player {
     play: Play,
@@ -67,6 +78,9 @@ pub(crate) struct Player {
     current: Option<Current>,
     /// Playback position of the whole request, for FreeSWITCH's `playback_ms`.
     pub(crate) played_ms: u64,
+    paused: bool,
+    /// Gain steps of 2 dB.
+    volume: i32,
 }
 
 // One per player, so the size of the largest variant costs nothing worth boxing for.
@@ -95,6 +109,8 @@ impl Player {
             pass: 0,
             current: None,
             played_ms: 0,
+            paused: false,
+            volume: 0,
         };
         p.current = p.start(0);
         if let Some(Current::Sound { sound, pos, .. }) = &mut p.current {
@@ -102,6 +118,21 @@ impl Player {
             *pos = skip.min(sound.samples.len());
         }
         p
+    }
+
+    /// Applies a control from the script driving the playback.
+    pub(crate) fn control(&mut self, c: PlayControl) {
+        match c {
+            PlayControl::TogglePause => self.paused = !self.paused,
+            PlayControl::Volume(steps) => self.volume = (self.volume + steps).clamp(-12, 12),
+            PlayControl::Seek(ms) => {
+                if let Some(Current::Sound { sound, pos, .. }) = self.current.as_mut() {
+                    let delta = ms * i64::from(sound.rate) / 1000;
+                    let to = (*pos as i64 + delta).clamp(0, sound.samples.len() as i64);
+                    *pos = to as usize;
+                }
+            }
+        }
     }
 
     /// Goes on at another rate (the leg's codec changed), from where it was.
@@ -139,6 +170,20 @@ impl Player {
     /// (then `out` is silence).
     pub(crate) fn fill(&mut self, out: &mut Frame) -> bool {
         out.clear(self.rate);
+        if self.paused {
+            return self.current.is_some();
+        }
+        let more = self.fill_unpaused(out);
+        if self.volume != 0 {
+            let gain = 10f64.powf(f64::from(self.volume) * 2.0 / 20.0);
+            for s in out.samples_mut() {
+                *s = (f64::from(*s) * gain).clamp(-32768.0, 32767.0) as i16;
+            }
+        }
+        more
+    }
+
+    fn fill_unpaused(&mut self, out: &mut Frame) -> bool {
         // Items that produce nothing (empty sounds) are skipped, at most one pass's worth.
         for _ in 0..=self.play.items.len() {
             let Some(cur) = self.current.as_mut() else {
@@ -295,6 +340,26 @@ mod tests {
         let got = frames(&mut p, 100);
         assert_eq!(got.len(), 3, "60 ms left after skipping 40: {got:?}");
         assert!(got[1] > 2500.0, "{got:?}");
+    }
+
+    #[test]
+    fn pause_seek_and_volume_steer_the_playback() {
+        let mut p = Player::new(Play::once(4, vec![sound(8000, 1000, 1000)]), 8000);
+        let mut f = Frame::silence(8000).expect("rate");
+        p.control(PlayControl::TogglePause);
+        assert!(p.fill(&mut f));
+        assert_eq!(f.rms(), 0.0, "paused: silence, position kept");
+        p.control(PlayControl::TogglePause);
+        p.control(PlayControl::Volume(3));
+        assert!(p.fill(&mut f));
+        assert!(
+            (f.rms() - 1000.0 * 10f64.powf(0.3)).abs() < 2.0,
+            "{}",
+            f.rms()
+        );
+        // 20 ms played; seeking 940 ms on leaves 40 ms.
+        p.control(PlayControl::Seek(940));
+        assert_eq!(frames(&mut p, 100).len(), 2);
     }
 
     #[test]
