@@ -1,6 +1,7 @@
 //! What the API layer asks of calls, behind one object-safe trait, so that the call model
 //! can grow (or be replaced) without touching the commands.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -93,7 +94,7 @@ pub trait CallControl: Send + Sync {
     /// `originate <dial string> <extension>|&<app>(<args>)`: returns the new leg's uuid.
     fn originate<'a>(
         &'a self,
-        _ctx: &'a Context,
+        _ctx: &'a Arc<Context>,
         _args: &'a str,
     ) -> BoxFuture<'a, Result<String, String>> {
         unsupported()
@@ -138,6 +139,20 @@ async fn ask<T>(
 }
 
 impl CallControl for CoreCallControl {
+    fn originate<'a>(
+        &'a self,
+        ctx: &'a Arc<Context>,
+        args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let req = crate::call::originate::parse_api_args(args)?;
+            match crate::call::originate::originate(ctx.clone(), req).await {
+                Ok(o) => Ok(o.uuid),
+                Err(cause) => Err(cause),
+            }
+        })
+    }
+
     fn kill<'a>(
         &'a self,
         ctx: &'a Context,

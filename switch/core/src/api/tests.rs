@@ -249,6 +249,15 @@ async fn uuid_kill_and_variables_reach_the_call() {
 }
 
 #[tokio::test]
+async fn originate_to_nobody_registered_fails_with_the_cause() {
+    let f = fixture().await;
+    assert_eq!(
+        execute(&f.ctx, "originate user/1001 &echo").await,
+        "-ERR USER_NOT_REGISTERED\n"
+    );
+}
+
+#[tokio::test]
 async fn commands_the_call_model_cannot_do_yet_say_so() {
     let f = fixture().await;
     for cmd in [
@@ -257,7 +266,6 @@ async fn commands_the_call_model_cannot_do_yet_say_so() {
         "uuid_hold a",
         "uuid_hold off a",
         "uuid_record a start /tmp/x.wav",
-        "originate user/1001 &echo",
     ] {
         assert_eq!(
             execute(&f.ctx, cmd).await,

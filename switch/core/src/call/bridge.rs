@@ -95,7 +95,7 @@ impl Call {
 
     /// Turns a dial string (`user/1001,user/1002` or `sip:1001@127.0.0.1:5070`) into
     /// (destination, request URI, where to send) triples.
-    fn resolve(&self, dialstring: &str) -> Vec<(String, Uri, Peer)> {
+    pub(super) fn resolve(&self, dialstring: &str) -> Vec<(String, Uri, Peer)> {
         let now = Instant::now();
         let mut out = Vec::new();
         for part in dialstring
@@ -135,6 +135,18 @@ impl Call {
 
     /// Sends the INVITE of one B leg.
     async fn ring(&mut self, dest: String, uri: Uri, peer: Peer) {
+        let body = self.b_port.map(|port| self.b_offer(port));
+        self.ring_with(dest, uri, peer, body).await;
+    }
+
+    /// Sends the INVITE of one outgoing leg with `body` as its SDP offer.
+    pub(super) async fn ring_with(
+        &mut self,
+        dest: String,
+        uri: Uri,
+        peer: Peer,
+        body: Option<Vec<u8>>,
+    ) {
         let domain = self.ctx.config.sip.domain.clone();
         let mut local = NameAddr::new(Uri::sip(Some(&self.caller_id_number), &domain, None));
         if !self.caller_id_name.is_empty() {
@@ -157,8 +169,8 @@ impl Call {
         let mf = self.a_invite.max_forwards().unwrap_or(70).saturating_sub(1);
         req.headers.push("Max-Forwards", &mf.to_string());
         req.headers.push("Allow", ALLOW);
-        if let Some(port) = self.b_port {
-            req.body = self.b_offer(port);
+        if let Some(body) = body {
+            req.body = body;
             req.headers.push("Content-Type", "application/sdp");
         }
         self.ctx.sip.send(SipCommand::Dialog {
@@ -198,12 +210,12 @@ impl Call {
         sdp.to_bytes()
     }
 
-    fn fork_of(&self, tx: TxId) -> Option<usize> {
+    pub(super) fn fork_of(&self, tx: TxId) -> Option<usize> {
         self.forks.iter().position(|f| f.invite_tx == tx)
     }
 
     /// The cause when every fork since `first` has failed, preferring busy.
-    fn all_failed(&self, first: usize) -> Option<String> {
+    pub(super) fn all_failed(&self, first: usize) -> Option<String> {
         let forks = &self.forks[first..];
         if forks.iter().any(|f| f.state != LegState::Ended) {
             return None;
@@ -385,7 +397,7 @@ impl Call {
         Ok(Some(body))
     }
 
-    fn ack_fork(&self, i: usize, resp: &Response) {
+    pub(super) fn ack_fork(&self, i: usize, resp: &Response) {
         let f = &self.forks[i];
         let mut d = f.dialog.clone();
         d.update_from_response(resp);
@@ -396,7 +408,7 @@ impl Call {
         });
     }
 
-    async fn bye_fork(&mut self, i: usize) {
+    pub(super) async fn bye_fork(&mut self, i: usize) {
         let req = self.forks[i].dialog.request(Method::Bye);
         let dest = self.forks[i].dialog.peer;
         self.forks[i].state = LegState::Ended;
@@ -404,7 +416,7 @@ impl Call {
         let _ = self.ctx.sip.request(req, dest, self.owner.clone()).await;
     }
 
-    fn cancel_fork(&mut self, i: usize, why: &str) {
+    pub(super) fn cancel_fork(&mut self, i: usize, why: &str) {
         let f = &mut self.forks[i];
         if f.state == LegState::Early && !f.sent_cancel {
             f.sent_cancel = true;

@@ -56,7 +56,7 @@ pub(crate) fn our_formats(cfg: &MediaConfig) -> Vec<Format> {
 }
 
 /// The telephone-event format the switch offers.
-fn our_telephone_event(cfg: &MediaConfig) -> Format {
+pub(crate) fn our_telephone_event(cfg: &MediaConfig) -> Format {
     let mut te = Format::new(cfg.telephone_event_pt, "telephone-event", 8000, None);
     te.fmtp = Some("0-16".into());
     te

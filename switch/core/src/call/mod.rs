@@ -7,6 +7,7 @@ pub mod cause;
 mod events;
 pub mod leg;
 mod media;
+pub mod originate;
 mod script;
 
 pub use events::Control;
@@ -171,6 +172,8 @@ pub(crate) struct Call {
     /// How long each finished playback played, by id, until someone reads it.
     play_ms: HashMap<u64, u64>,
     transfers: u32,
+    /// The call's own leg was placed by the switch (originate), not received.
+    a_outbound: bool,
 }
 
 /// Runs a call from its first INVITE to its CDR.
@@ -245,6 +248,7 @@ pub async fn run(inb: Inbound) {
         recordings: Vec::new(),
         play_ms: HashMap::new(),
         transfers: 0,
+        a_outbound: false,
     };
     ctx.calls
         .lock()
@@ -720,7 +724,11 @@ impl Call {
             uuid: self.uuid.clone(),
             call_uuid: self.uuid.clone(),
             leg: CdrLeg::A,
-            direction: Direction::Inbound,
+            direction: if self.a_outbound {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            },
             sip_call_id: self.a.call_id.clone(),
             caller_id_name: self.caller_id_name.clone(),
             caller_id_number: self.caller_id_number.clone(),

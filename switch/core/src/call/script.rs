@@ -89,58 +89,9 @@ impl Call {
             return Err(End::new("SWITCH_CONGESTION"));
         }
         tracing::info!(uuid = %self.uuid, %script, "script started");
-        let mut pending = Pending::default();
-        let mut ended: Option<End> = None;
-        let mut gave_up_at: Option<Instant> = None;
-        let result = loop {
-            self.progress(&mut pending, Instant::now());
-            let deadline = match (&ended, gave_up_at) {
-                (Some(_), Some(t)) => Some(t),
-                _ => pending.deadline(),
-            };
-            // One value per wake-up, moved at once: its size does not matter.
-            #[allow(clippy::large_enum_variant)]
-            enum Wake {
-                Done(ScriptResult),
-                Req(ScriptRequest),
-                Ev(Result<Option<CallEvent>, End>),
-            }
-            let wake = tokio::select! {
-                r = &mut done_rx => Wake::Done(r.unwrap_or_default()),
-                Some(req) = rx.recv() => Wake::Req(req),
-                ev = self.next_event(deadline) => Wake::Ev(ev),
-            };
-            match wake {
-                Wake::Done(r) => break r,
-                Wake::Req(req) => {
-                    if let Err(e) = self.serve(req, &mut pending).await {
-                        self.script_hung_up(&shared, &mut pending, &e).await;
-                        gave_up_at = Some(Instant::now() + AFTER_HANGUP);
-                        ended.get_or_insert(e);
-                    }
-                }
-                Wake::Ev(Ok(Some(CallEvent::RecordSilence { tap }))) => {
-                    pending.silent_tap = Some(tap);
-                }
-                Wake::Ev(Ok(Some(ev))) => {
-                    if let Err(e) = self.background(ev) {
-                        self.script_hung_up(&shared, &mut pending, &e).await;
-                        gave_up_at = Some(Instant::now() + AFTER_HANGUP);
-                        ended.get_or_insert(e);
-                    }
-                }
-                Wake::Ev(Ok(None)) => {}
-                Wake::Ev(Err(e)) => {
-                    self.script_hung_up(&shared, &mut pending, &e).await;
-                    gave_up_at = Some(Instant::now() + AFTER_HANGUP);
-                    ended.get_or_insert(e);
-                }
-            }
-            if gave_up_at.is_some_and(|t| Instant::now() >= t) {
-                tracing::warn!(uuid = %self.uuid, %script, "script still running 10 s after hangup; not waiting");
-                break ScriptResult::default();
-            }
-        };
+        let (result, mut pending, ended) = self
+            .serve_loop(&mut rx, &shared, Some(&mut done_rx), script)
+            .await;
         if let Some(err) = &result.error {
             tracing::error!(uuid = %self.uuid, %script, error = %err, "script failed");
             if ended.is_none() {
@@ -170,6 +121,94 @@ impl Call {
             Ok(ScriptEnd::Hangup)
         } else {
             Ok(ScriptEnd::Continue(Vec::new()))
+        }
+    }
+
+    /// Serves a script's requests while handling the call's events, until the script
+    /// ends (`done`) or, without `done`, its handle is dropped. Returns what it left, the
+    /// operations still pending, and how the call ended if it did.
+    async fn serve_loop(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<ScriptRequest>,
+        shared: &Shared,
+        mut done: Option<&mut oneshot::Receiver<ScriptResult>>,
+        script: &str,
+    ) -> (ScriptResult, Pending, Option<End>) {
+        let mut pending = Pending::default();
+        let mut ended: Option<End> = None;
+        let mut gave_up_at: Option<Instant> = None;
+        let driven = done.is_none();
+        let result = loop {
+            self.progress(&mut pending, Instant::now());
+            let deadline = match (&ended, gave_up_at) {
+                (Some(_), Some(t)) => Some(t),
+                _ => pending.deadline(),
+            };
+            // One value per wake-up, moved at once: its size does not matter.
+            #[allow(clippy::large_enum_variant)]
+            enum Wake {
+                Done(ScriptResult),
+                Req(Option<ScriptRequest>),
+                Ev(Result<Option<CallEvent>, End>),
+            }
+            let wake = tokio::select! {
+                r = async {
+                    match done.as_mut() {
+                        Some(d) => d.await.unwrap_or_default(),
+                        None => std::future::pending().await,
+                    }
+                } => Wake::Done(r),
+                req = rx.recv() => Wake::Req(req),
+                ev = self.next_event(deadline) => Wake::Ev(ev),
+            };
+            let failed = match wake {
+                Wake::Done(r) => break r,
+                // The driving handle is gone: the leg has nothing more to do.
+                Wake::Req(None) if driven => {
+                    break ScriptResult {
+                        auto_hangup: true,
+                        ..ScriptResult::default()
+                    }
+                }
+                Wake::Req(None) => None,
+                Wake::Req(Some(req)) => self.serve(req, &mut pending).await.err(),
+                Wake::Ev(Ok(Some(CallEvent::RecordSilence { tap }))) => {
+                    pending.silent_tap = Some(tap);
+                    None
+                }
+                Wake::Ev(Ok(Some(ev))) => self.background(ev).err(),
+                Wake::Ev(Ok(None)) => None,
+                Wake::Ev(Err(e)) => Some(e),
+            };
+            if let Some(e) = failed {
+                if ended.is_none() {
+                    self.script_hung_up(shared, &mut pending, &e).await;
+                    gave_up_at = Some(Instant::now() + AFTER_HANGUP);
+                    ended = Some(e);
+                }
+                if driven {
+                    break ScriptResult::default();
+                }
+            }
+            if gave_up_at.is_some_and(|t| Instant::now() >= t) {
+                tracing::warn!(uuid = %self.uuid, %script, "script still running 10 s after hangup; not waiting");
+                break ScriptResult::default();
+            }
+        };
+        (result, pending, ended)
+    }
+
+    /// Serves the [`SessionHandle`] an origination handed out until it is dropped.
+    pub(crate) async fn serve_driven(
+        &mut self,
+        mut rx: mpsc::UnboundedReceiver<ScriptRequest>,
+        shared: Arc<Shared>,
+    ) -> Result<(), End> {
+        let (_, mut pending, ended) = self.serve_loop(&mut rx, &shared, None, "session").await;
+        self.stop_pending(&mut pending).await;
+        match ended {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 

@@ -67,6 +67,12 @@ pub struct Transmit {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TxId(u64);
 
+impl TxId {
+    /// An id no transaction ever has (the layer counts up from 0), for a leg whose
+    /// transaction is not known yet.
+    pub const NONE: TxId = TxId(u64::MAX);
+}
+
 /// Settings of a [`TransactionLayer`].
 #[derive(Clone, Debug)]
 pub struct TxConfig {
