@@ -139,6 +139,43 @@ async fn ask<T>(
 }
 
 impl CallControl for CoreCallControl {
+    fn transfer<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let mut words = args.split_whitespace().peekable();
+            // -bleg and -both are for the two legs of a bridge; the caller's leg moves.
+            if words.peek().is_some_and(|w| w.starts_with('-')) {
+                words.next();
+            }
+            let dest = words.next().ok_or("no destination")?.to_string();
+            ask(ctx, uuid, |reply| Control::Transfer { dest, reply }).await?;
+            Ok(String::new())
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let mut words = args.split_whitespace();
+            let start = match words.next() {
+                Some("start") => true,
+                Some("stop") => false,
+                other => return Err(format!("unknown action {other:?}; expected start or stop")),
+            };
+            let path = words.next().ok_or("no file")?.to_string();
+            ask(ctx, uuid, |reply| Control::Record { start, path, reply }).await??;
+            Ok(String::new())
+        })
+    }
+
     fn originate<'a>(
         &'a self,
         ctx: &'a Arc<Context>,

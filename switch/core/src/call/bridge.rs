@@ -507,8 +507,8 @@ impl Call {
                         self.respond(fwd.server_tx, r);
                     }
                 }
-                CallEvent::Hangup { cause } => return Err(End { cause }),
-                CallEvent::Control(c) => self.control(c),
+                CallEvent::Hangup { cause } => return Err(End::new(&cause)),
+                CallEvent::Control(c) => self.control(c)?,
                 CallEvent::NoAck { tx } if tx == self.a_tx => {
                     return Err(End::new("RECOVERY_ON_TIMER_EXPIRE"))
                 }

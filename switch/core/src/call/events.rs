@@ -25,6 +25,17 @@ pub enum Control {
         value: Option<String>,
         reply: oneshot::Sender<()>,
     },
+    /// Routes the call to another extension (`uuid_transfer`).
+    Transfer {
+        dest: String,
+        reply: oneshot::Sender<()>,
+    },
+    /// Starts or stops recording the caller (`uuid_record`).
+    Record {
+        start: bool,
+        path: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 fn epoch(t: Option<SystemTime>) -> u64 {
@@ -300,7 +311,7 @@ impl Call {
     }
 
     /// Answers a control request.
-    pub(super) fn control(&mut self, c: Control) {
+    pub(super) fn control(&mut self, c: Control) -> Result<(), super::End> {
         match c {
             Control::GetVar { leg, name, reply } => {
                 let value = self.vars.get(&name).cloned().or_else(|| {
@@ -318,6 +329,14 @@ impl Call {
                 };
                 let _ = reply.send(());
             }
+            Control::Transfer { dest, reply } => {
+                let _ = reply.send(());
+                return Err(super::End::transfer(&dest));
+            }
+            Control::Record { start, path, reply } => {
+                let _ = reply.send(self.record_control(start, &path));
+            }
         }
+        Ok(())
     }
 }

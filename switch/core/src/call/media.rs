@@ -413,6 +413,55 @@ impl Call {
         Ok(())
     }
 
+    /// `uuid_record start|stop <path>` from the API: like record_session, without waiting.
+    pub(crate) fn record_control(&mut self, start: bool, path: &str) -> Result<(), String> {
+        let relay = self.relay.clone().ok_or("the channel has no media")?;
+        if !start {
+            let want = (path.trim() != "all").then(|| self.recording_path(path));
+            let before = self.recordings.len();
+            let mut stopped = Vec::new();
+            self.recordings.retain(|(p, id, _)| {
+                let hit = want.as_ref().is_none_or(|w| w == p);
+                if hit {
+                    stopped.push(*id);
+                }
+                !hit
+            });
+            if self.recordings.len() == before {
+                return Err(format!("not recording to {path}"));
+            }
+            tokio::spawn(async move {
+                for id in stopped {
+                    relay.remove_tap(Side::A, id).await;
+                }
+            });
+            return Ok(());
+        }
+        let codec = self
+            .a_codec
+            .clone()
+            .ok_or("the channel has no decodable codec")?;
+        let path = self.recording_path(path);
+        let stereo = self
+            .vars
+            .get("RECORD_STEREO")
+            .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"));
+        let channels = if stereo {
+            Channels::Stereo
+        } else {
+            Channels::Mono
+        };
+        let rec = Recorder::start(&path, codec.rate(), channels).map_err(|e| e.to_string())?;
+        self.next_tap_id += 1;
+        let id = self.next_tap_id;
+        tokio::spawn(async move {
+            let _ = relay.add_tap(Side::A, id, Box::new(rec)).await;
+        });
+        tracing::info!(uuid = %self.uuid, path = %path.display(), "uuid_record started");
+        self.recordings.push((path, id, SystemTime::now()));
+        Ok(())
+    }
+
     /// Stops the recording to `path` (`all` stops every one).
     pub(crate) async fn stop_record_session(&mut self, path: &str) {
         let want = (path.trim() != "all").then(|| self.recording_path(path));

@@ -117,12 +117,23 @@ pub fn new_uuid() -> String {
 #[derive(Debug)]
 pub(crate) struct End {
     pub cause: String,
+    /// Not an end but `uuid_transfer`: what the call is routed to instead.
+    pub transfer: Option<String>,
 }
 
 impl End {
     fn new(cause: &str) -> End {
         End {
             cause: cause.to_string(),
+            transfer: None,
+        }
+    }
+
+    /// Stops what the call is doing so it can be routed to `dest`.
+    fn transfer(dest: &str) -> End {
+        End {
+            cause: "NORMAL_CLEARING".into(),
+            transfer: Some(dest.to_string()),
         }
     }
 }
@@ -263,13 +274,51 @@ pub async fn run(inb: Inbound) {
         "new call"
     );
     let end = match call.setup_media().await {
-        Ok(()) => match call.execute().await {
-            Ok(()) => End::new("NORMAL_CLEARING"),
-            Err(e) => e,
-        },
+        Ok(()) => call.route().await,
         Err(e) => e,
     };
     call.teardown(end).await;
+}
+
+impl Call {
+    /// Runs the dialplan, again after each `uuid_transfer`, until the call ends.
+    async fn route(&mut self) -> End {
+        loop {
+            match self.execute().await {
+                Ok(()) => return End::new("NORMAL_CLEARING"),
+                Err(End {
+                    transfer: Some(dest),
+                    ..
+                }) => {
+                    if let Err(e) = self.leave_for_transfer(&dest).await {
+                        return e;
+                    }
+                }
+                Err(e) => return e,
+            }
+        }
+    }
+
+    /// Ends what the caller is connected to (a bridged leg, a playback) before it is routed
+    /// to `dest`.
+    async fn leave_for_transfer(&mut self, dest: &str) -> Result<(), End> {
+        self.transfers += 1;
+        if self.transfers > MAX_TRANSFERS {
+            return Err(End::new("EXCHANGE_ROUTING_ERROR"));
+        }
+        self.end_forks("NORMAL_CLEARING").await;
+        self.winner = None;
+        if let Some(r) = &self.relay {
+            r.stop_play(Side::A);
+            r.set_mode(RelayMode::Idle);
+        }
+        self.set_codec(Side::B, None).await;
+        tracing::info!(uuid = %self.uuid, from = %self.destination, to = %dest, "uuid_transfer");
+        self.vars
+            .insert("transfer_source".into(), self.destination.clone());
+        self.destination = dest.to_string();
+        Ok(())
+    }
 }
 
 /// Our Contact for a leg reached over `peer`'s transport.
@@ -578,11 +627,8 @@ impl Call {
     fn background(&mut self, ev: CallEvent) -> Result<(), End> {
         match ev {
             CallEvent::Cancel { .. } => Err(End::new("ORIGINATOR_CANCEL")),
-            CallEvent::Hangup { cause } => Err(End { cause }),
-            CallEvent::Control(c) => {
-                self.control(c);
-                Ok(())
-            }
+            CallEvent::Hangup { cause } => Err(End::new(&cause)),
+            CallEvent::Control(c) => self.control(c),
             CallEvent::NoAck { tx } if tx == self.a_tx => Err(End::new("RECOVERY_ON_TIMER_EXPIRE")),
             CallEvent::Request { tx, request, .. } => {
                 match request.method {

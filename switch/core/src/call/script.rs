@@ -181,6 +181,13 @@ impl Call {
                 Wake::Ev(Err(e)) => Some(e),
             };
             if let Some(e) = failed {
+                if let Some(dest) = e.transfer.clone() {
+                    // uuid_transfer: the script loses its session, the call goes on.
+                    shared.hung_up("NORMAL_CLEARING");
+                    self.stop_pending(&mut pending).await;
+                    pending.transfer = Some(dest);
+                    break ScriptResult::default();
+                }
                 if ended.is_none() {
                     self.script_hung_up(shared, &mut pending, &e).await;
                     gave_up_at = Some(Instant::now() + AFTER_HANGUP);

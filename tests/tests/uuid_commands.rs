@@ -1,0 +1,89 @@
+//! Driving a call in progress from the event socket: `uuid_transfer` sends a caller who
+//! listens to music on hold to a prompt (after which the switch hangs up), and `uuid_record`
+//! records a call between `start` and `stop`.
+
+use std::time::Duration;
+
+use ferroswitch_tests::esl::EslClient;
+use ferroswitch_tests::{peer_available, wav, RtpSink, Sipp, Switch};
+
+const DIALPLAN: &str = r#"
+[[rule]]
+destination = '^7001$'
+actions = ["answer", "playback ivr/ivr-welcome.wav", "hangup"]
+
+[[rule]]
+destination = '^9664$'
+actions = ["answer", "playback local_stream://moh"]
+"#;
+
+/// Waits for the caller's CHANNEL_ANSWER and returns its Unique-ID.
+fn answered_uuid(esl: &mut EslClient) -> String {
+    let ev = esl
+        .wait_event(Duration::from_secs(10), |e| {
+            e.header("Event-Name") == Some("CHANNEL_ANSWER")
+        })
+        .expect("CHANNEL_ANSWER");
+    ev.header("Unique-ID").expect("Unique-ID").to_string()
+}
+
+#[test]
+fn uuid_transfer_moves_a_call_to_another_extension() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let sink = RtpSink::bind();
+    // The caller waits for the switch's BYE, which only the 7001 extension sends.
+    let caller = Sipp::caller("uac_call_wait_bye.xml", sw.sip_addr(), "1002", "9664")
+        .key("sinkport", sink.port())
+        .spawn();
+    let uuid = answered_uuid(&mut esl);
+    sink.wait_for_packets(25, Duration::from_secs(5));
+    let reply = esl.api(&format!("uuid_transfer {uuid} 7001"));
+    assert!(reply.starts_with("+OK"), "{reply}");
+    caller.wait().assert_passed();
+    assert!(
+        sw.log_text().contains("uuid_transfer"),
+        "the switch logged the transfer"
+    );
+}
+
+#[test]
+fn uuid_record_records_between_start_and_stop() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let sink = RtpSink::bind();
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "9664")
+        .key("sinkport", sink.port())
+        .duration_ms(5000)
+        .spawn();
+    let uuid = answered_uuid(&mut esl);
+    let reply = esl.api(&format!("uuid_record {uuid} start rec.wav"));
+    assert!(reply.starts_with("+OK"), "{reply}");
+    std::thread::sleep(Duration::from_secs(2));
+    let reply = esl.api(&format!("uuid_record {uuid} stop rec.wav"));
+    assert!(reply.starts_with("+OK"), "{reply}");
+    let wrong = esl.api(&format!("uuid_record {uuid} stop other.wav"));
+    assert!(wrong.starts_with("-ERR"), "{wrong}");
+    caller.wait().assert_passed();
+    let path = sw.recordings_dir().join("rec.wav");
+    let rec = wav::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        (1.8..2.5).contains(&rec.seconds()),
+        "{} s recorded",
+        rec.seconds()
+    );
+    let loud = rec
+        .samples
+        .iter()
+        .filter(|s| s.unsigned_abs() > 1000)
+        .count();
+    assert!(loud > 1000, "the music is in the recording");
+}
