@@ -87,3 +87,42 @@ fn uuid_record_records_between_start_and_stop() {
         .count();
     assert!(loud > 1000, "the music is in the recording");
 }
+
+#[test]
+fn uuid_hold_plays_music_to_the_held_leg_until_taken_off() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start(&[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_BRIDGE").starts_with("+OK"));
+    let (to_callee, to_caller) = (RtpSink::bind(), RtpSink::bind());
+    let callee = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_callee.port())
+        .spawn();
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "1001")
+        .key("sinkport", to_caller.port())
+        .duration_ms(6000)
+        .spawn();
+    let ev = esl
+        .wait_event(Duration::from_secs(10), |e| {
+            e.header("Event-Name") == Some("CHANNEL_BRIDGE")
+        })
+        .expect("CHANNEL_BRIDGE");
+    let uuid = ev.header("Unique-ID").expect("Unique-ID").to_string();
+    // The relayed packets keep the callee's SSRC; music on hold is the switch's own stream.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = to_caller.stats().ssrcs.len();
+    let reply = esl.api(&format!("uuid_hold {uuid}"));
+    assert!(reply.starts_with("+OK"), "{reply}");
+    std::thread::sleep(Duration::from_secs(1));
+    let during = to_caller.stats();
+    assert!(
+        during.ssrcs.len() > before,
+        "a new stream (the music) reached the caller: {during:?}"
+    );
+    let reply = esl.api(&format!("uuid_hold off {uuid}"));
+    assert!(reply.starts_with("+OK"), "{reply}");
+    caller.wait().assert_passed();
+    callee.wait().assert_passed();
+}

@@ -139,6 +139,20 @@ async fn ask<T>(
 }
 
 impl CallControl for CoreCallControl {
+    fn hold<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        mode: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let leg = uuid.to_string();
+            let mode = mode.to_string();
+            ask(ctx, uuid, |reply| Control::Hold { leg, mode, reply }).await??;
+            Ok(String::new())
+        })
+    }
+
     fn transfer<'a>(
         &'a self,
         ctx: &'a Context,

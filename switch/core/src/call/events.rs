@@ -30,6 +30,13 @@ pub enum Control {
         dest: String,
         reply: oneshot::Sender<()>,
     },
+    /// Puts leg `leg` on hold (it hears music on hold instead of its peer), takes it off,
+    /// or toggles (`uuid_hold`).
+    Hold {
+        leg: String,
+        mode: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Starts or stops recording the caller (`uuid_record`).
     Record {
         start: bool,
@@ -332,6 +339,9 @@ impl Call {
             Control::Transfer { dest, reply } => {
                 let _ = reply.send(());
                 return Err(super::End::transfer(&dest));
+            }
+            Control::Hold { leg, mode, reply } => {
+                let _ = reply.send(self.hold_control(&leg, &mode));
             }
             Control::Record { start, path, reply } => {
                 let _ = reply.send(self.record_control(start, &path));

@@ -413,6 +413,62 @@ impl Call {
         Ok(())
     }
 
+    /// `uuid_hold`: leg `leg` hears music on hold (`hold_music` variable, default
+    /// `local_stream://moh`) in place of its peer, or stops hearing it.
+    pub(crate) fn hold_control(&mut self, leg: &str, mode: &str) -> Result<(), String> {
+        let side = if leg == self.uuid {
+            Side::A
+        } else if self.winner.is_some_and(|w| self.forks[w].uuid == leg) {
+            Side::B
+        } else {
+            return Err(format!("{leg} is not a bridged leg of this call"));
+        };
+        let relay = self.relay.clone().ok_or("the channel has no media")?;
+        let held = self.held.contains(&side);
+        let on = match mode {
+            "on" => true,
+            "off" => false,
+            _ => !held,
+        };
+        if on == held {
+            return Ok(());
+        }
+        if !on {
+            self.held.retain(|s| *s != side);
+            relay.stop_play(side);
+            return Ok(());
+        }
+        let rate = match side {
+            Side::A => self.a_codec.as_ref(),
+            Side::B => self.b_codec.as_ref(),
+        }
+        .map(|c| c.rate())
+        .ok_or("the leg has no decodable codec")?;
+        let music = self
+            .vars
+            .get("hold_music")
+            .cloned()
+            .unwrap_or_else(|| "local_stream://moh".into());
+        let name = match music.strip_prefix("local_stream://") {
+            Some("" | "moh" | "default") => "music/moh.wav".to_string(),
+            Some(other) => format!("music/{other}.wav"),
+            None => music.clone(),
+        };
+        let sound = self
+            .ctx
+            .sounds
+            .load(&name, rate)
+            .map_err(|e| e.to_string())?;
+        self.next_play_id += 1;
+        let mut play = Play::once(self.next_play_id, vec![PlayItem::Sound(sound)]);
+        play.repeat = None;
+        tokio::spawn(async move {
+            let _ = relay.play(side, play).await;
+        });
+        self.held.push(side);
+        Ok(())
+    }
+
     /// `uuid_record start|stop <path>` from the API: like record_session, without waiting.
     pub(crate) fn record_control(&mut self, start: bool, path: &str) -> Result<(), String> {
         let relay = self.relay.clone().ok_or("the channel has no media")?;

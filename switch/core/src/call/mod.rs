@@ -185,6 +185,8 @@ pub(crate) struct Call {
     transfers: u32,
     /// The call's own leg was placed by the switch (originate), not received.
     a_outbound: bool,
+    /// Sides on hold (hearing music on hold), by `uuid_hold`.
+    held: Vec<Side>,
 }
 
 /// Runs a call from its first INVITE to its CDR.
@@ -260,6 +262,7 @@ pub async fn run(inb: Inbound) {
         play_ms: HashMap::new(),
         transfers: 0,
         a_outbound: false,
+        held: Vec::new(),
     };
     ctx.calls
         .lock()

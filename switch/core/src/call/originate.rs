@@ -138,6 +138,7 @@ async fn run(
         play_ms: HashMap::new(),
         transfers: 0,
         a_outbound: true,
+        held: Vec::new(),
     };
     ctx.calls
         .lock()
