@@ -126,3 +126,61 @@ fn uuid_hold_plays_music_to_the_held_leg_until_taken_off() {
     caller.wait().assert_passed();
     callee.wait().assert_passed();
 }
+
+#[test]
+fn uuid_bridge_joins_two_separate_calls() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let (to_agent, to_caller) = (RtpSink::bind(), RtpSink::bind());
+    // The agent (1001) is called by the switch and parked; uas_answer ends on a BYE.
+    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_agent.port())
+        .spawn();
+    let reply = esl.api("originate user/1001 &park");
+    assert!(reply.starts_with("+OK "), "{reply}");
+    let agent_uuid = reply.trim_start_matches("+OK ").trim().to_string();
+    // The caller listens to music on hold on 9664 and hangs up after 4 s.
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "9664")
+        .key("sinkport", to_caller.port())
+        .duration_ms(4000)
+        .spawn();
+    let caller_uuid = loop {
+        let ev = esl
+            .wait_event(Duration::from_secs(10), |e| {
+                e.header("Event-Name") == Some("CHANNEL_ANSWER")
+            })
+            .expect("CHANNEL_ANSWER");
+        let id = ev.header("Unique-ID").unwrap_or_default().to_string();
+        if id != agent_uuid {
+            break id;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let reply = esl.api(&format!("uuid_bridge {caller_uuid} {agent_uuid}"));
+    assert!(reply.starts_with("+OK"), "{reply}");
+    caller.wait().assert_passed();
+    // The caller's BYE reached the agent.
+    agent.wait().assert_passed();
+    // Both voices crossed: the agent got the caller's PCMA, the caller the agent's.
+    let agent_got = to_agent.stats().of_type(8);
+    assert!(agent_got >= 50, "caller to agent: {:?}", to_agent.stats());
+    let caller_ssrcs = to_caller.stats().ssrcs.len();
+    assert!(
+        caller_ssrcs >= 2,
+        "music, then the agent: {:?}",
+        to_caller.stats()
+    );
+    let rows = sw.wait_cdrs(2, Duration::from_secs(10));
+    let a = ferroswitch_tests::cdr::leg(&rows, "A").unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(a.uuid, caller_uuid);
+    let b = ferroswitch_tests::cdr::leg(&rows, "B").unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(b.uuid, agent_uuid);
+    assert_eq!(
+        b.call_uuid, caller_uuid,
+        "the agent's leg joined the caller's call"
+    );
+}

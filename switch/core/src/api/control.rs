@@ -139,6 +139,31 @@ async fn ask<T>(
 }
 
 impl CallControl for CoreCallControl {
+    fn bridge<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        other: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let (Some(a), Some(b)) = (ctx.channels.get(uuid), ctx.channels.get(other)) else {
+                return Err(NO_SUCH_CHANNEL.to_string());
+            };
+            if a.call_uuid == b.call_uuid {
+                return Err("both legs are in the same call".into());
+            }
+            if a.bridged_to.is_some() {
+                return Err(format!("{uuid} is already bridged"));
+            }
+            let taker = call_of(ctx, uuid).ok_or_else(|| NO_SUCH_CHANNEL.to_string())?;
+            let leg = ask(ctx, other, |reply| Control::HandOver { reply }).await??;
+            taker
+                .send(CallEvent::Control(Control::Adopt { leg: Box::new(leg) }))
+                .map_err(|_| format!("{uuid} ended meanwhile"))?;
+            Ok(String::new())
+        })
+    }
+
     fn hold<'a>(
         &'a self,
         ctx: &'a Context,

@@ -258,18 +258,6 @@ async fn originate_to_nobody_registered_fails_with_the_cause() {
 }
 
 #[tokio::test]
-async fn commands_the_call_model_cannot_do_yet_say_so() {
-    let f = fixture().await;
-    for cmd in ["uuid_bridge a b", "uuid_hold a", "uuid_hold off a"] {
-        assert_eq!(
-            execute(&f.ctx, cmd).await,
-            "-ERR not yet supported\n",
-            "{cmd}"
-        );
-    }
-}
-
-#[tokio::test]
 async fn reload_applies_a_valid_dialplan_and_keeps_the_old_one_otherwise() {
     let f = fixture().await;
     let mut sub = f.ctx.events.subscribe("t", Interest::all(), 100);

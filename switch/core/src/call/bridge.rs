@@ -439,7 +439,7 @@ impl Call {
     }
 
     /// The bridged call: passes requests across until a BYE.
-    async fn bridged(&mut self) -> Result<Outcome, End> {
+    pub(super) async fn bridged(&mut self) -> Result<Outcome, End> {
         let Some(w) = self.winner else {
             return Ok(Outcome::Failed("NORMAL_UNSPECIFIED".into()));
         };

@@ -37,6 +37,12 @@ pub enum Control {
         mode: String,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// Gives the call's own leg to another call (`uuid_bridge`, the ACD).
+    HandOver {
+        reply: oneshot::Sender<Result<super::join::HandedLeg, String>>,
+    },
+    /// Bridges to a leg handed over by another call.
+    Adopt { leg: Box<super::join::HandedLeg> },
     /// Starts or stops recording the caller (`uuid_record`).
     Record {
         start: bool,
@@ -340,6 +346,18 @@ impl Call {
                 let _ = reply.send(());
                 return Err(super::End::transfer(&dest));
             }
+            Control::HandOver { reply } => {
+                let busy = self
+                    .forks
+                    .iter()
+                    .any(|f| f.state != super::leg::LegState::Ended);
+                if busy {
+                    let _ = reply.send(Err("the channel is bridged or ringing".into()));
+                } else {
+                    return Err(super::End::join(super::Join::HandOver(reply)));
+                }
+            }
+            Control::Adopt { leg } => return Err(super::End::join(super::Join::Adopt(leg))),
             Control::Hold { leg, mode, reply } => {
                 let _ = reply.send(self.hold_control(&leg, &mode));
             }

@@ -5,6 +5,7 @@
 mod bridge;
 pub mod cause;
 mod events;
+mod join;
 pub mod leg;
 mod media;
 pub mod originate;
@@ -119,6 +120,19 @@ pub(crate) struct End {
     pub cause: String,
     /// Not an end but `uuid_transfer`: what the call is routed to instead.
     pub transfer: Option<String>,
+    /// Not an end but a join with another call (`uuid_bridge`).
+    pub join: Option<Join>,
+}
+
+/// How a call takes part in joining two calls.
+#[derive(Debug)]
+pub(crate) enum Join {
+    /// Give this call's leg away, answering here.
+    HandOver(tokio::sync::oneshot::Sender<Result<join::HandedLeg, String>>),
+    /// Bridge to this leg of another call.
+    Adopt(Box<join::HandedLeg>),
+    /// The leg was handed over: this call ends without touching it.
+    Gone,
 }
 
 impl End {
@@ -126,15 +140,29 @@ impl End {
         End {
             cause: cause.to_string(),
             transfer: None,
+            join: None,
         }
     }
 
     /// Stops what the call is doing so it can be routed to `dest`.
     fn transfer(dest: &str) -> End {
         End {
-            cause: "NORMAL_CLEARING".into(),
             transfer: Some(dest.to_string()),
+            ..End::new("NORMAL_CLEARING")
         }
+    }
+
+    /// Stops what the call is doing for a join.
+    fn join(join: Join) -> End {
+        End {
+            join: Some(join),
+            ..End::new("NORMAL_CLEARING")
+        }
+    }
+
+    /// Whether the call must stop what it does but not end: a transfer or a join.
+    pub(crate) fn redirects(&self) -> bool {
+        self.transfer.is_some() || self.join.is_some()
     }
 }
 
@@ -280,26 +308,65 @@ pub async fn run(inb: Inbound) {
         Ok(()) => call.route().await,
         Err(e) => e,
     };
-    call.teardown(end).await;
+    call.finish(end).await;
 }
 
 impl Call {
-    /// Runs the dialplan, again after each `uuid_transfer`, until the call ends.
-    async fn route(&mut self) -> End {
+    /// Runs the dialplan, again after each `uuid_transfer`, and the joins `uuid_bridge`
+    /// asks for, until the call ends.
+    pub(crate) async fn route(&mut self) -> End {
+        let first = self.execute().await;
+        self.route_from(first).await
+    }
+
+    /// Goes on from how an application ended: a transfer routes again, a join hands over or
+    /// bridges, anything else is the end.
+    pub(crate) async fn route_from(&mut self, first: Result<(), End>) -> End {
+        let mut next = first;
         loop {
-            match self.execute().await {
+            let end = match next {
                 Ok(()) => return End::new("NORMAL_CLEARING"),
-                Err(End {
-                    transfer: Some(dest),
-                    ..
-                }) => {
-                    if let Err(e) = self.leave_for_transfer(&dest).await {
-                        return e;
+                Err(e) => e,
+            };
+            next = match (end.transfer, end.join) {
+                (Some(dest), _) => match self.leave_for_transfer(&dest).await {
+                    Ok(()) => self.execute().await,
+                    Err(e) => return e,
+                },
+                (None, Some(Join::HandOver(reply))) => {
+                    let r = self.hand_over().await;
+                    let gone = r.is_ok();
+                    let _ = reply.send(r);
+                    if gone {
+                        return End::join(Join::Gone);
+                    }
+                    // Not movable now: go back to the dialplan where it is parked.
+                    self.park().await
+                }
+                (None, Some(Join::Adopt(leg))) => {
+                    self.end_forks("NORMAL_CLEARING").await;
+                    self.winner = None;
+                    self.adopt(*leg).await;
+                    match self.bridged().await {
+                        Ok(bridge::Outcome::Done(c)) | Ok(bridge::Outcome::Failed(c)) => {
+                            return End::new(&c)
+                        }
+                        Err(e) => Err(e),
                     }
                 }
-                Err(e) => return e,
-            }
+                (None, Some(Join::Gone)) => return End::join(Join::Gone),
+                (None, None) => return End::new(&end.cause),
+            };
         }
+    }
+
+    /// Ends the call: its legs, media and records, unless its leg moved to another call.
+    pub(crate) async fn finish(self, end: End) {
+        if matches!(end.join, Some(Join::Gone)) {
+            tracing::info!(uuid = %self.uuid, "leg handed over to another call");
+            return;
+        }
+        self.teardown(end).await;
     }
 
     /// Ends what the caller is connected to (a bridged leg, a playback) before it is routed

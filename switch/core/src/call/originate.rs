@@ -164,7 +164,7 @@ async fn run(
             }
         },
     };
-    call.teardown(end).await;
+    call.finish(end).await;
 }
 
 impl Call {
@@ -290,40 +290,32 @@ impl Call {
         then: Then,
         answered: oneshot::Sender<Result<Originated, String>>,
     ) -> End {
-        let result = match then {
-            Then::App(app, args) => {
-                let _ = answered.send(Ok(Originated {
-                    uuid: self.uuid.clone(),
-                    session: None,
-                }));
-                match self.run_app(&app, &args).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
+        let mut session = None;
+        let mut rx = None;
+        let mut shared = None;
+        if matches!(then, Then::Driven) {
+            let (tx, r) = mpsc::unbounded_channel();
+            let sh = Arc::new(Shared::default());
+            session = Some(SessionHandle::new(self.uuid.clone(), tx, sh.clone()));
+            rx = Some(r);
+            shared = Some(sh);
+        }
+        let _ = answered.send(Ok(Originated {
+            uuid: self.uuid.clone(),
+            session,
+        }));
+        let first = match then {
+            Then::App(app, args) => self.run_app(&app, &args).await.map(|_| ()),
             Then::Extension(ext) => {
-                let _ = answered.send(Ok(Originated {
-                    uuid: self.uuid.clone(),
-                    session: None,
-                }));
                 self.destination = ext;
                 self.execute().await
             }
-            Then::Driven => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let shared = Arc::new(Shared::default());
-                let handle = SessionHandle::new(self.uuid.clone(), tx, shared.clone());
-                let _ = answered.send(Ok(Originated {
-                    uuid: self.uuid.clone(),
-                    session: Some(handle),
-                }));
-                self.serve_driven(rx, shared).await
-            }
+            Then::Driven => match (rx, shared) {
+                (Some(rx), Some(sh)) => self.serve_driven(rx, sh).await,
+                _ => Ok(()),
+            },
         };
-        match result {
-            Ok(()) => End::new("NORMAL_CLEARING"),
-            Err(e) => e,
-        }
+        self.route_from(first).await
     }
 }
 

@@ -181,11 +181,12 @@ impl Call {
                 Wake::Ev(Err(e)) => Some(e),
             };
             if let Some(e) = failed {
-                if let Some(dest) = e.transfer.clone() {
-                    // uuid_transfer: the script loses its session, the call goes on.
+                if e.redirects() {
+                    // uuid_transfer or uuid_bridge: the script loses its session, the call
+                    // goes on elsewhere.
                     shared.hung_up("NORMAL_CLEARING");
                     self.stop_pending(&mut pending).await;
-                    pending.transfer = Some(dest);
+                    ended = Some(e);
                     break ScriptResult::default();
                 }
                 if ended.is_none() {

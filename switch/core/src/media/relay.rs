@@ -124,6 +124,7 @@ enum Command {
     SendDtmf(Side, String, u32),
     SignalledDtmf(Side, char, u32),
     Stats(oneshot::Sender<RelayStats>),
+    Release(oneshot::Sender<MediaPort>),
     Stop,
 }
 
@@ -146,6 +147,7 @@ impl std::fmt::Debug for Command {
             Command::SendDtmf(..) => "SendDtmf",
             Command::SignalledDtmf(..) => "SignalledDtmf",
             Command::Stats(_) => "Stats",
+            Command::Release(_) => "Release",
             Command::Stop => "Stop",
         };
         f.write_str(name)
@@ -266,6 +268,14 @@ impl Relay {
         rx.await.ok()
     }
 
+    /// Ends the task and hands side A's port back instead of freeing it (a leg moving to
+    /// another call's relay); side B's port is freed. `None` when the task is gone.
+    pub async fn release(&self) -> Option<MediaPort> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Release(tx));
+        rx.await.ok()
+    }
+
     /// Ends the task; the ports are freed and [`MediaEvent::Stopped`] follows.
     pub fn stop(&self) {
         self.send(Command::Stop);
@@ -354,6 +364,12 @@ async fn run(
         tokio::select! {
             command = commands.recv() => match command {
                 None | Some(Command::Stop) => break,
+                Some(Command::Release(reply)) => {
+                    t.session.close();
+                    let Task { a, .. } = t;
+                    let _ = reply.send(a);
+                    return;
+                }
                 Some(command) => t.apply(command),
             },
             r = t.a.rtp.recv_from(&mut a_rtp[..]) => t.datagram((Side::A, Component::Rtp), r, a_rtp),
@@ -420,7 +436,7 @@ impl Task {
                 let _ = reply.send(self.stats());
             }
             // Handled by the loop.
-            Command::Stop => {}
+            Command::Stop | Command::Release(_) => {}
         }
     }
 
