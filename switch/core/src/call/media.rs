@@ -94,6 +94,7 @@ pub(crate) fn leg_codec(
         (_, true) => DtmfOut::Rfc4733,
     };
     c.detect_inband = te.is_none();
+    c.opus_complexity = cfg.opus_complexity;
     Some(c)
 }
 

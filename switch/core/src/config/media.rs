@@ -58,6 +58,8 @@ pub struct MediaConfig {
     pub opus_fec: bool,
     /// Opus: target bitrate in bit/s.
     pub opus_bitrate: u32,
+    /// Opus: libopus encoder complexity, 0 (cheapest) to 10.
+    pub opus_complexity: u8,
     /// Jitter buffer: least and most delay.
     pub jitter_min: Duration,
     /// See `jitter_min`.
@@ -80,6 +82,7 @@ impl Default for MediaConfig {
             telephone_event_pt: 101,
             opus_fec: true,
             opus_bitrate: 32000,
+            opus_complexity: 5,
             jitter_min: Duration::from_millis(20),
             jitter_max: Duration::from_millis(200),
             sounds: PathBuf::from("sounds"),
@@ -97,6 +100,7 @@ pub(crate) struct RawMedia {
     telephone_event_pt: u8,
     opus_fec: bool,
     opus_bitrate: u32,
+    opus_complexity: u8,
     jitter_min: u64,
     jitter_max: u64,
     sounds: String,
@@ -113,6 +117,7 @@ impl Default for RawMedia {
             telephone_event_pt: d.telephone_event_pt,
             opus_fec: d.opus_fec,
             opus_bitrate: d.opus_bitrate,
+            opus_complexity: d.opus_complexity,
             jitter_min: d.jitter_min.as_millis() as u64,
             jitter_max: d.jitter_max.as_millis() as u64,
             sounds: d.sounds.to_string_lossy().into_owned(),
@@ -161,6 +166,12 @@ impl RawMedia {
                 format!("{} is outside 6000..=510000 bit/s", self.opus_bitrate),
             ));
         }
+        if self.opus_complexity > 10 {
+            return Err(bad(
+                "media.opus_complexity",
+                format!("{} is outside 0..=10", self.opus_complexity),
+            ));
+        }
         if self.jitter_min == 0 || self.jitter_min > 1000 {
             return Err(bad(
                 "media.jitter_min",
@@ -191,6 +202,7 @@ impl RawMedia {
             telephone_event_pt: self.telephone_event_pt,
             opus_fec: self.opus_fec,
             opus_bitrate: self.opus_bitrate,
+            opus_complexity: self.opus_complexity,
             jitter_min: Duration::from_millis(self.jitter_min),
             jitter_max: Duration::from_millis(self.jitter_max),
             sounds: PathBuf::from(self.sounds.trim()),

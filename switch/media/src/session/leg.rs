@@ -45,6 +45,8 @@ pub struct LegCodec {
     pub dtmf_out: DtmfOut,
     /// Look for DTMF tones in what this leg sends (legs without telephone-event).
     pub detect_inband: bool,
+    /// Opus: libopus encoder complexity 0-10 (CPU against quality).
+    pub opus_complexity: u8,
 }
 
 impl LegCodec {
@@ -62,6 +64,7 @@ impl LegCodec {
                 DtmfOut::Inband
             },
             detect_inband: te.is_none(),
+            opus_complexity: 5,
         }
     }
 
@@ -109,6 +112,9 @@ pub(crate) struct Leg {
 
 struct Tx {
     encoder: Option<Box<dyn Encoder>>,
+    /// The highest audio rate worth encoding: the rate of what the leg hears (an Opus
+    /// encoder fed 8 kHz audio need not spend bits above 4 kHz).
+    audio_cap: Option<u32>,
     reframer: Option<Reframer>,
     ssrc: u32,
     seq: u16,
@@ -133,6 +139,7 @@ impl Leg {
         Leg {
             tx: Tx {
                 encoder: None,
+                audio_cap: None,
                 reframer: None,
                 ssrc,
                 seq: (ssrc >> 16) as u16,
@@ -299,6 +306,18 @@ impl Leg {
             || self.tx.inband.as_ref().is_some_and(|g| !g.is_idle())
     }
 
+    /// Tells the leg the rate of the audio it hears (`None`: its own rate), so the encoder
+    /// can limit its bandwidth; the encoder is remade when that changes.
+    pub(crate) fn set_audio_cap(&mut self, rate: Option<u32>) {
+        let cap = rate.filter(|r| *r < self.codec.rate());
+        if cap != self.tx.audio_cap {
+            self.tx.audio_cap = cap;
+            if self.codec.desc.name() == "opus" {
+                self.tx.encoder = None;
+            }
+        }
+    }
+
     /// Advances the send clock by 20 ms without sending: keeps timestamps in step with time.
     pub(crate) fn skip_tick(&mut self) {
         let ticks = self
@@ -346,7 +365,7 @@ impl Leg {
             self.codec.ptime_ms.clamp(10, 60)
         };
         if self.tx.encoder.is_none() {
-            match self.codec.desc.encoder(&self.codec.fmtp) {
+            match self.make_encoder() {
                 Ok(e) => self.tx.encoder = Some(e),
                 Err(_) => return None,
             }
@@ -385,6 +404,20 @@ impl Leg {
         self.tx.seq = self.tx.seq.wrapping_add(1);
         self.tx.ts = self.tx.ts.wrapping_add(ticks);
         written
+    }
+}
+
+impl Leg {
+    fn make_encoder(&self) -> Result<Box<dyn Encoder>, crate::codec::CodecError> {
+        if self.codec.desc.name() != "opus" {
+            return self.codec.desc.encoder(&self.codec.fmtp);
+        }
+        let mut cfg = crate::codec::opus::OpusConfig::from_fmtp(&self.codec.fmtp);
+        cfg.complexity = self.codec.opus_complexity.min(10);
+        if let Some(cap) = self.tx.audio_cap {
+            cfg.max_playback_rate = cfg.max_playback_rate.min(cap);
+        }
+        Ok(Box::new(crate::codec::opus::OpusEncoder::new(&cfg)?))
     }
 }
 

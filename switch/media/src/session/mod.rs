@@ -813,7 +813,9 @@ impl MediaSession {
     /// Works out what `side` hears this tick into its `write` frame.
     fn fill_write(&mut self, side: Side) {
         let src = self.source_of(side);
-        let (src_frame, src_rate) = match src.and_then(|s| self.legs[s.index()].as_ref()) {
+        let src_leg = src.and_then(|s| self.legs[s.index()].as_ref());
+        let src_codec_rate = src_leg.map(|l| l.codec.rate());
+        let (src_frame, src_rate) = match src_leg {
             Some(l) if l.read_ok => (Some(l.read.clone()), l.codec.rate()),
             _ => (None, 0),
         };
@@ -821,6 +823,10 @@ impl MediaSession {
             return;
         };
         let rate = leg.codec.rate();
+        leg.set_audio_cap(match &leg.player {
+            None => src_codec_rate,
+            Some(_) => None,
+        });
         if let Some(p) = leg.player.as_mut() {
             if !p.fill(&mut leg.write) {
                 let id = p.id();
