@@ -173,7 +173,7 @@ enum Msg {
 }
 
 /// Records per transaction: small enough to keep a commit short, large enough to amortize it.
-const BATCH: usize = 64;
+const BATCH: usize = 512;
 
 impl CdrWriter {
     /// Opens (creating if needed) the database at `path` and its parent folders, creates the

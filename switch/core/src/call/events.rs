@@ -284,6 +284,10 @@ impl Call {
 
     /// Fires `name` with the channel headers of `info`, `extra`, and the variables.
     fn fire(&self, name: &str, info: &ChannelInfo, extra: &[(&str, String)]) {
+        // Dozens of headers per event, several events per leg: only for someone listening.
+        if !self.ctx.events.has_subscribers() {
+            return;
+        }
         let mut e = Event::new(name);
         info.add_headers(&mut e);
         for (n, v) in extra {

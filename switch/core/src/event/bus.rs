@@ -137,6 +137,16 @@ impl EventBus {
         }
     }
 
+    /// Whether anyone listens at all: callers skip building events nobody would get.
+    pub fn has_subscribers(&self) -> bool {
+        !self
+            .inner
+            .subs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
     /// Stamps the standard headers and the next `Event-Sequence` on `event` and queues it
     /// for every interested subscriber. Never waits.
     pub fn fire(&self, mut event: Event) {

@@ -292,12 +292,10 @@ impl Relay {
     }
 }
 
-/// One reusable receive buffer per socket, allocated once per call.
+/// The receive buffer (every socket is drained into it once readable) and the one the
+/// engine's own packets are written to; allocated once per call.
 struct Buffers {
-    a_rtp: [u8; MAX_DATAGRAM],
-    a_rtcp: [u8; MAX_DATAGRAM],
-    b_rtp: [u8; MAX_DATAGRAM],
-    b_rtcp: [u8; MAX_DATAGRAM],
+    rx: [u8; MAX_DATAGRAM],
     out: [u8; MAX_DATAGRAM],
 }
 
@@ -332,10 +330,7 @@ async fn run(
         .set_wall_clock(now(), std::time::SystemTime::now());
     t.session.attach(Side::A, now());
     let mut bufs = Box::new(Buffers {
-        a_rtp: [0; MAX_DATAGRAM],
-        a_rtcp: [0; MAX_DATAGRAM],
-        b_rtp: [0; MAX_DATAGRAM],
-        b_rtcp: [0; MAX_DATAGRAM],
+        rx: [0; MAX_DATAGRAM],
         out: [0; MAX_DATAGRAM],
     });
     let mut timer = Timer::new();
@@ -354,13 +349,7 @@ async fn run(
         } else {
             ticker = None;
         }
-        let Buffers {
-            a_rtp,
-            a_rtcp,
-            b_rtp,
-            b_rtcp,
-            out,
-        } = &mut *bufs;
+        let Buffers { rx, out } = &mut *bufs;
         tokio::select! {
             command = commands.recv() => match command {
                 None | Some(Command::Stop) => break,
@@ -372,14 +361,10 @@ async fn run(
                 }
                 Some(command) => t.apply(command),
             },
-            r = t.a.rtp.recv_from(&mut a_rtp[..]) => t.datagram((Side::A, Component::Rtp), r, a_rtp),
-            r = t.a.rtcp.recv_from(&mut a_rtcp[..]) => t.datagram((Side::A, Component::Rtcp), r, a_rtcp),
-            r = recv_from(t.b.as_ref().map(|p| &p.rtp), &mut b_rtp[..]) => {
-                t.datagram((Side::B, Component::Rtp), r, b_rtp)
-            }
-            r = recv_from(t.b.as_ref().map(|p| &p.rtcp), &mut b_rtcp[..]) => {
-                t.datagram((Side::B, Component::Rtcp), r, b_rtcp)
-            }
+            r = t.a.rtp.readable() => t.drain(r, (Side::A, Component::Rtp), rx),
+            r = t.a.rtcp.readable() => t.drain(r, (Side::A, Component::Rtcp), rx),
+            r = readable(t.b.as_ref().map(|p| &p.rtp)) => t.drain(r, (Side::B, Component::Rtp), rx),
+            r = readable(t.b.as_ref().map(|p| &p.rtcp)) => t.drain(r, (Side::B, Component::Rtcp), rx),
             _ = tick(ticker.as_mut()) => t.session.handle_tick(now()),
             () = timer.wait(), if timer.is_armed() => {
                 timer.fired();
@@ -446,6 +431,30 @@ impl Task {
             a: a.relay,
             b: b.relay,
             legs: [a, b],
+        }
+    }
+
+    /// Takes every datagram waiting on `side`'s `component` socket (readiness said there is
+    /// one): one wake-up for a burst, one buffer for all sockets.
+    fn drain(
+        &mut self,
+        ready: io::Result<()>,
+        (side, component): (Side, Component),
+        buf: &mut [u8; MAX_DATAGRAM],
+    ) {
+        if ready.is_err() {
+            return;
+        }
+        // Bounded, so one flooded socket cannot starve the others or the commands.
+        for _ in 0..64 {
+            let received = match self.socket(side, component) {
+                Some(s) => s.try_recv_from(&mut buf[..]),
+                None => return,
+            };
+            match received {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                r => self.datagram((side, component), r, buf),
+            }
         }
     }
 
@@ -535,10 +544,10 @@ async fn tick(ticker: Option<&mut tokio::time::Interval>) {
     }
 }
 
-/// Receives on `socket`, or waits forever when the side has none yet.
-async fn recv_from(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+/// Waits until `socket` has a datagram, or forever when the side has none yet.
+async fn readable(socket: Option<&UdpSocket>) -> io::Result<()> {
     match socket {
-        Some(s) => s.recv_from(buf).await,
+        Some(s) => s.readable().await,
         None => std::future::pending().await,
     }
 }

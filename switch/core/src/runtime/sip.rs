@@ -82,7 +82,7 @@ impl SipHandle {
 /// Binds the SIP sockets; returns the handle and the task to run.
 pub async fn bind(ctx_cfg: &crate::config::Config) -> std::io::Result<(SipHandle, SipSockets)> {
     let udp = match ctx_cfg.sip.udp {
-        Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await?)),
+        Some(addr) => Some(Arc::new(bind_udp(addr)?)),
         None => None,
     };
     let tcp = match ctx_cfg.sip.tcp {
@@ -96,6 +96,21 @@ pub async fn bind(ctx_cfg: &crate::config::Config) -> std::io::Result<(SipHandle
         tcp: tcp.as_ref().and_then(|s| s.local_addr().ok()),
     };
     Ok((handle, SipSockets { udp, tcp, rx }))
+}
+
+/// Socket buffers of the SIP UDP socket: a burst of requests waits in the kernel instead of
+/// being dropped (and retransmitted by the peers) while the SIP task is busy.
+const SIP_SOCKET_BUFFER: usize = 4 << 20;
+
+fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))?;
+    // The kernel caps these at net.core.rmem_max / wmem_max; asking is harmless.
+    let _ = socket.set_recv_buffer_size(SIP_SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SIP_SOCKET_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 /// The bound sockets, waiting for [`run`].

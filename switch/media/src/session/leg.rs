@@ -92,7 +92,7 @@ pub(crate) struct Rx {
 /// Everything of a leg that depends on its codec.
 pub(crate) struct Leg {
     pub(crate) codec: LegCodec,
-    pub(crate) rx: Option<Rx>,
+    pub(crate) rx: Option<Box<Rx>>,
     tx: Tx,
     pub(crate) events_in: Option<EventReceiver>,
     pub(crate) player: Option<Player>,
@@ -191,13 +191,13 @@ impl Leg {
         } else {
             None
         };
-        self.rx = Some(Rx {
+        self.rx = Some(Box::new(Rx {
             jitter,
             decoder,
             reframer,
             concealed: Frame::silence(desc.sample_rate()).unwrap_or_default(),
             detector,
-        });
+        }));
         Ok(())
     }
 

@@ -211,7 +211,8 @@ struct Queued {
 pub struct MediaSession {
     cfg: SessionConfig,
     relay: RelayState,
-    legs: [Option<Leg>; 2],
+    // Boxed: a leg with its frames is kilobytes, and the session lives in every call's task.
+    legs: [Option<Box<Leg>>; 2],
     /// Per side: a codec was set (distinct from `legs`, which may be absent while unknown).
     mode: RelayMode,
     out: VecDeque<Queued>,
@@ -316,7 +317,7 @@ impl MediaSession {
                         p
                     });
                 }
-                *slot = Some(new);
+                *slot = Some(Box::new(new));
             }
         }
         self.refresh_rx();
