@@ -80,6 +80,14 @@ impl LegCodec {
     }
 }
 
+/// A leg's two frames of the current tick.
+pub(crate) struct Frames {
+    /// What the leg sent.
+    pub(crate) read: Frame,
+    /// What it hears.
+    pub(crate) write: Frame,
+}
+
 /// The receive path of a leg whose audio the session needs as frames.
 pub(crate) struct Rx {
     jitter: JitterBuffer,
@@ -97,11 +105,10 @@ pub(crate) struct Leg {
     pub(crate) events_in: Option<EventReceiver>,
     pub(crate) player: Option<Player>,
     pub(crate) taps: Vec<(u64, Box<dyn Tap>)>,
-    /// What the leg sent in the last tick (decoded), when `read_ok`.
-    pub(crate) read: Frame,
+    /// What the leg sent in the last tick (decoded, valid when `read_ok`) and what it hears
+    /// in this tick; made on first use, so a relayed leg carries none.
+    pub(crate) frames: Option<Box<Frames>>,
     pub(crate) read_ok: bool,
-    /// What the leg hears in this tick.
-    pub(crate) write: Frame,
     /// Resamples the peer's frames to this leg's rate.
     pub(crate) resampler: Option<Resampler>,
     pub(crate) wrong_pt: u64,
@@ -132,7 +139,6 @@ pub(crate) struct Written {
 
 impl Leg {
     pub(crate) fn new(codec: LegCodec, ssrc: u32, jitter_bounds: (u32, u32)) -> Leg {
-        let rate = codec.rate();
         let events_in = codec
             .telephone_event
             .and_then(|(_, clock)| EventReceiver::new(clock).ok());
@@ -154,15 +160,19 @@ impl Leg {
             events_in,
             player: None,
             taps: Vec::new(),
-            read: Frame::silence(rate).unwrap_or_default(),
+            frames: None,
             read_ok: false,
-            write: Frame::silence(rate).unwrap_or_default(),
             resampler: None,
             wrong_pt: 0,
             decode_errors: 0,
             jitter_stats: None,
             jitter_bounds,
         }
+    }
+
+    /// The leg's frames, made at its rate on first use.
+    pub(crate) fn frames(&mut self) -> &mut Frames {
+        frames_in(&mut self.frames, self.codec.rate())
     }
 
     /// Starts the receive path (jitter buffer and decoder) if it is not running.
@@ -178,6 +188,14 @@ impl Leg {
         };
         let spp = desc.clock_rate() / 1000 * ptime;
         let mut cfg = JitterConfig::new(desc.clock_rate(), spp);
+        // Slots sized for the codec (a G.711 packet is 160 bytes, not 1500), with room for
+        // a longer ptime than announced; Opus packets are at most 1275 bytes.
+        cfg.max_payload = match desc.name() {
+            "opus" => 1275,
+            "L16" => (desc.sample_rate() / 1000 * 2 * ptime) as usize * 2,
+            _ => (desc.sample_rate() / 1000 * ptime) as usize * 3,
+        }
+        .clamp(160, 1500);
         cfg.min_delay_ms = self.jitter_bounds.0;
         cfg.max_delay_ms = self.jitter_bounds.1;
         let jitter = JitterBuffer::new(cfg).map_err(|e| SessionError::Setup(e.to_string()))?;
@@ -221,10 +239,15 @@ impl Leg {
     /// Decodes the next 20 ms into `read` (sets `read_ok`); in-band digits found go to `dtmf`.
     pub(crate) fn decode_tick(&mut self, now: Instant, dtmf: &mut impl FnMut(DtmfEvent)) {
         self.read_ok = false;
-        let Some(rx) = self.rx.as_mut() else {
+        if self.rx.is_none() {
+            return;
+        }
+        let rate = self.codec.rate();
+        self.frames();
+        let (Some(rx), Some(frames)) = (self.rx.as_mut(), self.frames.as_mut()) else {
             return;
         };
-        let spf = samples_per_frame(self.codec.rate());
+        let spf = samples_per_frame(rate);
         // Pull packets until 20 ms are ready; a ptime above 20 ms leaves some for later.
         let mut got_any = !rx.reframer.is_empty();
         while rx.reframer.len() < spf {
@@ -249,16 +272,16 @@ impl Leg {
                 Pop::Empty => break,
             }
         }
-        if got_any && rx.reframer.pop_frame(&mut self.read) {
+        if got_any && rx.reframer.pop_frame(&mut frames.read) {
             self.read_ok = true;
             if let Some(d) = rx.detector.as_mut() {
-                d.handle_frame(&self.read);
+                d.handle_frame(&frames.read);
                 while let Some(ev) = d.poll_event() {
                     dtmf(ev);
                 }
             }
         } else {
-            self.read.clear(self.codec.rate());
+            frames.read.clear(rate);
         }
         self.jitter_stats = Some(rx.jitter.stats());
     }
@@ -336,7 +359,7 @@ impl Leg {
         let spf = samples_per_frame(rate);
         let ticks = self.codec.desc.rtp_ticks(spf);
         if let Some(g) = self.tx.inband.as_mut() {
-            g.fill(&mut self.write);
+            g.fill(&mut frames_in(&mut self.frames, rate).write);
         }
         // A telephone-event takes the place of audio while it lasts.
         if let (Some(sender), Some((te_pt, te_clock))) =
@@ -370,15 +393,16 @@ impl Leg {
                 Err(_) => return None,
             }
         }
+        let frames = frames_in(&mut self.frames, rate);
         let mut payload = [0u8; MAX_RTP - 12];
         let len = if ptime == 20 {
             let enc = self.tx.encoder.as_mut()?;
-            enc.encode(&self.write, &mut payload).ok()?
+            enc.encode(&frames.write, &mut payload).ok()?
         } else {
             let reframer = self.tx.reframer.get_or_insert_with(|| {
                 Reframer::new(rate).unwrap_or_else(|| unreachable!("leg rates are frame rates"))
             });
-            let _ = reframer.push_frame(&self.write);
+            let _ = reframer.push_frame(&frames.write);
             let want = (rate / 1000 * ptime) as usize;
             self.tx.chunk.resize(want, 0);
             if !reframer.pop_into(&mut self.tx.chunk) {
@@ -405,6 +429,16 @@ impl Leg {
         self.tx.ts = self.tx.ts.wrapping_add(ticks);
         written
     }
+}
+
+/// The frames in `slot`, made at `rate` when there are none yet.
+pub(crate) fn frames_in(slot: &mut Option<Box<Frames>>, rate: u32) -> &mut Frames {
+    slot.get_or_insert_with(|| {
+        Box::new(Frames {
+            read: Frame::silence(rate).unwrap_or_default(),
+            write: Frame::silence(rate).unwrap_or_default(),
+        })
+    })
 }
 
 impl Leg {

@@ -575,7 +575,8 @@ impl MediaSession {
                 continue;
             };
             if !leg.taps.is_empty() {
-                let (read, write) = (&leg.read, &leg.write);
+                let f = leg::frames_in(&mut leg.frames, leg.codec.rate());
+                let (read, write) = (&f.read, &f.write);
                 leg.taps.retain_mut(|(_, tap)| {
                     let keep = tap.on_frame(read, write);
                     if !keep {
@@ -814,14 +815,24 @@ impl MediaSession {
     /// Works out what `side` hears this tick into its `write` frame.
     fn fill_write(&mut self, side: Side) {
         let src = self.source_of(side);
-        let src_leg = src.and_then(|s| self.legs[s.index()].as_ref());
-        let src_codec_rate = src_leg.map(|l| l.codec.rate());
-        let (src_frame, src_rate) = match src_leg {
-            Some(l) if l.read_ok => (Some(l.read.clone()), l.codec.rate()),
-            _ => (None, 0),
+        let [a, b] = &mut self.legs;
+        let (mine, other) = match side {
+            Side::A => (a, b),
+            Side::B => (b, a),
         };
-        let Some(leg) = self.legs[side.index()].as_mut() else {
+        let Some(leg) = mine.as_deref_mut() else {
             return;
+        };
+        // Echo (a side hearing itself) takes its own frame; a bridge the other side's.
+        let src_leg = match src {
+            Some(s) if s != side => other.as_deref_mut(),
+            _ => None,
+        };
+        let echo = src == Some(side);
+        let src_codec_rate = if echo {
+            Some(leg.codec.rate())
+        } else {
+            src_leg.as_ref().map(|l| l.codec.rate())
         };
         let rate = leg.codec.rate();
         leg.set_audio_cap(match &leg.player {
@@ -829,7 +840,8 @@ impl MediaSession {
             Some(_) => None,
         });
         if let Some(p) = leg.player.as_mut() {
-            if !p.fill(&mut leg.write) {
+            let write = &mut leg::frames_in(&mut leg.frames, rate).write;
+            if !p.fill(write) {
                 let id = p.id();
                 let played_ms = p.played_ms;
                 leg.player = None;
@@ -843,25 +855,44 @@ impl MediaSession {
             }
             return;
         }
-        match src_frame {
-            Some(f) if src_rate == rate => leg.write = f,
-            Some(f) => {
-                let fits = leg
-                    .resampler
-                    .as_ref()
-                    .is_some_and(|r| r.from_rate() == src_rate && r.to_rate() == rate);
-                if !fits {
-                    leg.resampler = Resampler::new(src_rate, rate).ok();
-                }
-                let ok = match leg.resampler.as_mut() {
-                    Some(r) => r.process(&f, &mut leg.write).is_ok(),
-                    None => false,
-                };
-                if !ok {
-                    leg.write.clear(rate);
-                }
-            }
-            None => leg.write.clear(rate),
+        let read_ok = if echo {
+            leg.read_ok
+        } else {
+            src_leg.as_ref().is_some_and(|l| l.read_ok)
+        };
+        if !read_ok {
+            leg.frames().write.clear(rate);
+            return;
+        }
+        if echo {
+            let f = leg.frames();
+            f.write.clone_from(&f.read);
+            return;
+        }
+        let Some(src_leg) = src_leg else { return };
+        let src_rate = src_leg.codec.rate();
+        let Some(src_read) = src_leg.frames.as_deref().map(|f| &f.read) else {
+            return;
+        };
+        let fits = leg
+            .resampler
+            .as_ref()
+            .is_some_and(|r| r.from_rate() == src_rate && r.to_rate() == rate);
+        if src_rate != rate && !fits {
+            leg.resampler = Resampler::new(src_rate, rate).ok();
+        }
+        let frames = leg::frames_in(&mut leg.frames, rate);
+        let resampler = &mut leg.resampler;
+        if src_rate == rate {
+            frames.write.clone_from(src_read);
+            return;
+        }
+        let ok = match resampler.as_mut() {
+            Some(r) => r.process(src_read, &mut frames.write).is_ok(),
+            None => false,
+        };
+        if !ok {
+            frames.write.clear(rate);
         }
     }
 
