@@ -116,3 +116,64 @@ fn greenswitch_runs_api_gets_channel_answer_and_background_job() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn greenswitch_outbound_server_drives_a_call_through_the_socket_application() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let Some(py) = python() else { return };
+    let port = ferroswitch_tests::ports::reserve(1);
+    let dialplan = format!(
+        "[[rule]]\ndestination = '^7003$'\nactions = [\"socket 127.0.0.1:{port} async full\"]\n"
+    );
+    let sw = Switch::start_with_dialplan(&dialplan, &[]);
+    let script = repo_root().join("tests/esl/greenswitch_outbound.py");
+    let mut child = Command::new(&py)
+        .arg(&script)
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+    let out = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(20));
+    assert_eq!(ready.as_deref().ok(), Some("READY"), "{ready:?}");
+    let sink = RtpSink::bind();
+    // The caller waits for a BYE: the controller's hangup.
+    Sipp::caller("uac_call_wait_bye.xml", sw.sip_addr(), "1002", "7003")
+        .key("sinkport", sink.port())
+        .run()
+        .assert_passed();
+    let mut lines = Vec::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(10)) {
+        let last = l == "DONE" || l.starts_with("FAIL");
+        lines.push(l);
+        if last {
+            break;
+        }
+    }
+    let status = terminate(&mut child, Duration::from_secs(5));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("CONNECT ") && l.ends_with(" 7003")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l == "PLAYED playback"), "{lines:?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("DONE"),
+        "{lines:?} {status:?}"
+    );
+    let s = sink.wait_for_packets(50, Duration::from_secs(5));
+    assert!(s.loud >= 40, "the prompt reached the caller: {s:?}");
+}

@@ -91,6 +91,17 @@ pub trait CallControl: Send + Sync {
         unsupported()
     }
 
+    /// Runs `app args` on the parked channel `uuid` (`sendmsg` execute).
+    fn execute<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _uuid: &'a str,
+        _app: &'a str,
+        _args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+
     /// `originate <dial string> <extension>|&<app>(<args>)`: returns the new leg's uuid.
     fn originate<'a>(
         &'a self,
@@ -139,6 +150,21 @@ async fn ask<T>(
 }
 
 impl CallControl for CoreCallControl {
+    fn execute<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+        app: &'a str,
+        args: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let app = app.to_string();
+            let args = args.to_string();
+            ask(ctx, uuid, |reply| Control::Execute { app, args, reply }).await??;
+            Ok(String::new())
+        })
+    }
+
     fn bridge<'a>(
         &'a self,
         ctx: &'a Context,

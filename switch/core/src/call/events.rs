@@ -43,6 +43,12 @@ pub enum Control {
     },
     /// Bridges to a leg handed over by another call.
     Adopt { leg: Box<super::join::HandedLeg> },
+    /// Runs an application on a parked channel (`sendmsg` with `call-command: execute`).
+    Execute {
+        app: String,
+        args: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Starts or stops recording the caller (`uuid_record`).
     Record {
         start: bool,
@@ -120,6 +126,26 @@ impl Call {
         };
         if let Some(info) = self.ctx.channels.update(&self.uuid, update) {
             self.fire("CHANNEL_ANSWER", &info, &[]);
+        }
+    }
+
+    /// An application starts (`complete` false) or ends on the call's own leg:
+    /// CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE, which outbound-socket clients wait for.
+    pub(super) fn on_execute(&self, app: &str, args: &str, complete: bool) {
+        let Some(info) = self.ctx.channels.get(&self.uuid) else {
+            return;
+        };
+        let mut extra = vec![
+            ("Application", app.to_string()),
+            ("Application-Data", args.to_string()),
+            ("variable_current_application", app.to_string()),
+            ("variable_current_application_data", args.to_string()),
+        ];
+        if complete {
+            extra.push(("Application-Response", "_none_".to_string()));
+            self.fire("CHANNEL_EXECUTE_COMPLETE", &info, &extra);
+        } else {
+            self.fire("CHANNEL_EXECUTE", &info, &extra);
         }
     }
 
@@ -362,6 +388,13 @@ impl Call {
                 }
             }
             Control::Adopt { leg } => return Err(super::End::join(super::Join::Adopt(leg))),
+            Control::Execute { app, args, reply } => {
+                if self.parked {
+                    let _ = reply.send(Ok(()));
+                    return Err(super::End::join(super::Join::Execute(app, args)));
+                }
+                let _ = reply.send(Err("the channel is not parked".into()));
+            }
             Control::Hold { leg, mode, reply } => {
                 let _ = reply.send(self.hold_control(&leg, &mode));
             }

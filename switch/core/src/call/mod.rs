@@ -131,6 +131,9 @@ pub(crate) enum Join {
     HandOver(tokio::sync::oneshot::Sender<Result<join::HandedLeg, String>>),
     /// Bridge to this leg of another call.
     Adopt(Box<join::HandedLeg>),
+    /// Run this application now, then park again (`sendmsg` execute on a parked channel,
+    /// the outbound event socket).
+    Execute(String, String),
     /// The leg was handed over: this call ends without touching it.
     Gone,
 }
@@ -215,6 +218,8 @@ pub(crate) struct Call {
     a_outbound: bool,
     /// Sides on hold (hearing music on hold), by `uuid_hold`.
     held: Vec<Side>,
+    /// In `park`: applications sent by `sendmsg` run at once.
+    parked: bool,
 }
 
 /// Runs a call from its first INVITE to its CDR.
@@ -291,6 +296,7 @@ pub async fn run(inb: Inbound) {
         transfers: 0,
         a_outbound: false,
         held: Vec::new(),
+        parked: false,
     };
     ctx.calls
         .lock()
@@ -351,6 +357,12 @@ impl Call {
                         Ok(bridge::Outcome::Done(c)) | Ok(bridge::Outcome::Failed(c)) => {
                             return End::new(&c)
                         }
+                        Err(e) => Err(e),
+                    }
+                }
+                (None, Some(Join::Execute(app, args))) => {
+                    match Box::pin(self.run_app(&app, &args)).await {
+                        Ok(_) => self.park().await,
                         Err(e) => Err(e),
                     }
                 }
@@ -486,10 +498,20 @@ impl Call {
         }
     }
 
-    /// Runs one dialplan application. Err when the call is over.
+    /// Runs one dialplan application, with its CHANNEL_EXECUTE events. Err when the call is
+    /// over.
     pub(crate) async fn run_app(&mut self, app: &str, args: &str) -> Result<AppOutcome, End> {
         let args = args.trim();
         tracing::debug!(uuid = %self.uuid, %app, %args, "execute");
+        self.vars
+            .insert("current_application".into(), app.to_string());
+        self.on_execute(app, args, false);
+        let r = self.run_app_inner(app, args).await;
+        self.on_execute(app, args, true);
+        r
+    }
+
+    async fn run_app_inner(&mut self, app: &str, args: &str) -> Result<AppOutcome, End> {
         match app {
             "answer" => self.answer().await?,
             "pre_answer" => self.pre_answer().await?,
@@ -536,6 +558,7 @@ impl Call {
                 let dest = args.split_whitespace().next().unwrap_or("").to_string();
                 return Box::pin(self.transfer(dest)).await;
             }
+            "socket" => return self.outbound_socket(args).await,
             "lua" => {
                 let mut parts = args.split_whitespace().map(str::to_string);
                 let Some(script) = parts.next() else {
@@ -558,6 +581,41 @@ impl Call {
                 return Ok(AppOutcome::Failed("REQUESTED_CHAN_UNAVAIL".into()));
             }
         }
+        Ok(AppOutcome::Continue)
+    }
+
+    /// FreeSWITCH's `socket host:port [async] [full]`: connects to an external controller
+    /// that drives the call over the event-socket protocol (outbound mode) and parks until
+    /// it is done; the call ends when the controller disconnects.
+    async fn outbound_socket(&mut self, args: &str) -> Result<AppOutcome, End> {
+        let target = args.split_whitespace().next().unwrap_or("").to_string();
+        let connect = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tokio::net::TcpStream::connect(target.clone()),
+        )
+        .await;
+        let stream = match connect {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::warn!(uuid = %self.uuid, %target, error = %e, "socket: cannot connect");
+                return Ok(AppOutcome::Failed("DESTINATION_OUT_OF_ORDER".into()));
+            }
+            Err(_) => {
+                tracing::warn!(uuid = %self.uuid, %target, "socket: connect timed out");
+                return Ok(AppOutcome::Failed("DESTINATION_OUT_OF_ORDER".into()));
+            }
+        };
+        tracing::info!(uuid = %self.uuid, %target, "outbound event socket connected");
+        let ctx = self.ctx.clone();
+        let uuid = self.uuid.clone();
+        let owner = self.owner.clone();
+        tokio::spawn(async move {
+            crate::esl::serve_outbound(ctx, stream, uuid).await;
+            let _ = owner.send(CallEvent::Hangup {
+                cause: "NORMAL_CLEARING".into(),
+            });
+        });
+        self.park().await?;
         Ok(AppOutcome::Continue)
     }
 
@@ -602,9 +660,14 @@ impl Call {
 
     /// Waits until the caller hangs up (or the media times out).
     async fn park(&mut self) -> Result<(), End> {
-        loop {
-            self.wait(None).await?;
-        }
+        self.parked = true;
+        let r = loop {
+            if let Err(e) = self.wait(None).await {
+                break Err(e);
+            }
+        };
+        self.parked = false;
+        r
     }
 
     /// Waits for the deadline, handling the caller's in-dialog requests meanwhile.

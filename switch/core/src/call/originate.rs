@@ -139,6 +139,7 @@ async fn run(
         transfers: 0,
         a_outbound: true,
         held: Vec::new(),
+        parked: false,
     };
     ctx.calls
         .lock()

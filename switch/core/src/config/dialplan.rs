@@ -67,6 +67,7 @@ pub const KNOWN_APPS: &[&str] = &[
     "send_dtmf",
     "transfer",
     "lua",
+    "socket",
     "unset",
 ];
 
@@ -250,6 +251,7 @@ fn parse_action(text: &str) -> Result<Action, String> {
         "send_dtmf" => need_args("digits, e.g. 123#@250")?,
         "transfer" => need_args("a destination, e.g. 5000")?,
         "lua" => need_args("a script, e.g. ivr.lua")?,
+        "socket" => need_args("host:port [async] [full]")?,
         "unset" => need_args("a variable name")?,
         _ => {
             return Err(format!(

@@ -40,6 +40,8 @@ pub enum Request {
     },
     /// `sendmsg [<uuid>]` with `call-command` and other headers.
     SendMsg { uuid: Option<String>, frame: Frame },
+    /// Outbound mode: the controller asks for the channel's data.
+    Connect,
     /// `sendevent <NAME>` with headers and maybe a body.
     SendEvent { name: String, frame: Frame },
     /// `linger [<seconds>]`
@@ -162,6 +164,7 @@ impl Request {
             }),
             "nolog" => Request::NoLog,
             "exit" => Request::Exit,
+            "connect" => Request::Connect,
             _ => Request::Unknown(line),
         }
     }

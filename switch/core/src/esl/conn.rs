@@ -50,6 +50,9 @@ struct Conn {
     logs: Option<LogSubscription>,
     /// The client stopped reading: drop it without flushing.
     dead: bool,
+    /// Outbound mode: the channel this connection controls (its default for `sendmsg` and
+    /// `myevents`).
+    channel: Option<String>,
 }
 
 /// Serves one client until it leaves, misbehaves or stops reading.
@@ -59,22 +62,48 @@ pub(super) async fn serve(
     peer: SocketAddr,
     throttle: Arc<Throttle>,
 ) {
+    run(ctx, stream, peer, throttle, None).await;
+}
+
+/// Outbound mode (the `socket` application): the switch connected to a controller for the
+/// channel `uuid`; no password, and `connect` answers with the channel's data. Returns when
+/// the controller leaves.
+pub async fn serve_outbound(ctx: Arc<Context>, stream: TcpStream, uuid: String) {
+    let peer = match stream.peer_addr() {
+        Ok(p) => p,
+        Err(_) => return,
+    };
+    let throttle = Arc::new(Throttle::default());
+    run(ctx, stream, peer, throttle, Some(uuid)).await;
+}
+
+async fn run(
+    ctx: Arc<Context>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    throttle: Arc<Throttle>,
+    channel: Option<String>,
+) {
     let (read, write) = stream.into_split();
     let (out, out_rx) = mpsc::channel(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(write, out_rx, peer));
     let (in_tx, mut in_rx) = mpsc::channel(8);
     let reader = tokio::spawn(read_loop(read, in_tx));
+    let outbound = channel.is_some();
     let mut c = Conn {
         ctx,
         peer,
         out,
-        authed: false,
+        authed: outbound,
         events: None,
         format: EventFormat::Plain,
         logs: None,
         dead: false,
+        channel,
     };
-    c.send(wire::AUTH_REQUEST.to_string());
+    if !outbound {
+        c.send(wire::AUTH_REQUEST.to_string());
+    }
     let auth_deadline = tokio::time::Instant::now() + AUTH_TIMEOUT;
     loop {
         let room = c.out.capacity() > REPLY_ROOM;
@@ -260,6 +289,7 @@ impl Conn {
                 }
             }
             Request::MyEvents { uuid, format } => {
+                let uuid = uuid.or_else(|| self.channel.clone());
                 let known = uuid
                     .as_deref()
                     .is_some_and(|u| self.ctx.channels.get(u).is_some());
@@ -323,7 +353,15 @@ impl Conn {
                 };
                 self.send(command_reply(&text));
             }
+            Request::Connect => match self.channel.clone() {
+                Some(uuid) => {
+                    let reply = self.channel_data(&uuid).await;
+                    self.send(reply);
+                }
+                None => self.send(command_reply("-ERR connect is for outbound sockets")),
+            },
             Request::SendMsg { uuid, frame } => {
+                let uuid = uuid.or_else(|| self.channel.clone());
                 let text = self.sendmsg(uuid, &frame).await;
                 self.send(command_reply(&text));
             }
@@ -401,6 +439,38 @@ impl Conn {
             .get_or_insert_with(|| events.subscribe(&label, Interest::default(), DEFAULT_QUEUE))
     }
 
+    /// The reply to `connect`: the channel's headers and variables, as FreeSWITCH sends
+    /// them in outbound mode.
+    async fn channel_data(&self, uuid: &str) -> String {
+        let mut e = Event::new("CHANNEL_DATA");
+        if let Some(info) = self.ctx.channels.get(uuid) {
+            info.add_headers(&mut e);
+        }
+        let calls = self.ctx.api.call_control();
+        e.add("variable_uuid", uuid);
+        if let Some(info) = self.ctx.channels.get(uuid) {
+            e.add("variable_call_uuid", info.call_uuid);
+        }
+        for name in [
+            "destination_number",
+            "caller_id_number",
+            "caller_id_name",
+            "context",
+        ] {
+            if let Ok(Some(v)) = calls.getvar(&self.ctx, uuid, name).await {
+                e.add(&format!("variable_{name}"), v);
+            }
+        }
+        let mut text = String::from(
+            "Content-Type: command/reply\nReply-Text: +OK\nSocket-Mode: async\nControl: full\n",
+        );
+        for (name, value) in e.headers() {
+            text.push_str(&format!("{name}: {}\n", crate::event::url_encode(value)));
+        }
+        text.push('\n');
+        text
+    }
+
     async fn sendmsg(&self, uuid: Option<String>, frame: &Frame) -> String {
         let Some(uuid) = uuid.or_else(|| frame.header("Session-ID").map(str::to_string)) else {
             return "-ERR invalid session id [none]".into();
@@ -425,8 +495,20 @@ impl Conn {
                 }
             }
             "execute" => {
-                let app = frame.header("execute-app-name").unwrap_or("");
-                format!("-ERR not supported yet: cannot execute {app:?} on a live call")
+                let app = frame.header("execute-app-name").unwrap_or("").trim();
+                if app.is_empty() {
+                    return "-ERR missing execute-app-name".into();
+                }
+                // The argument is a header, or the body with content-type text/plain.
+                let args = match frame.header("execute-app-arg") {
+                    Some(a) => a.to_string(),
+                    None => frame.body_text(),
+                };
+                let calls = self.ctx.api.call_control();
+                match calls.execute(&self.ctx, &uuid, app, args.trim()).await {
+                    Ok(_) => "+OK".into(),
+                    Err(e) => format!("-ERR {e}"),
+                }
             }
             "" => "-ERR missing call-command".into(),
             other => format!("-ERR not supported yet: call-command {other}"),

@@ -16,6 +16,7 @@ mod conn;
 pub mod parser;
 mod wire;
 
+pub use conn::serve_outbound;
 pub use wire::{api_response, command_reply, event_frame, DISCONNECT_NOTICE};
 
 use std::collections::HashMap;
