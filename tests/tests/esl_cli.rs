@@ -127,3 +127,37 @@ fn the_console_reads_commands_and_slash_commands() {
     assert!(out.contains("+OK no longer logging"), "{out}");
     assert!(out.contains("-ERR unknown console command /bogus"), "{out}");
 }
+
+/// The console under a pseudo-terminal (python's pty): `originate` a call to a SIPp UAS
+/// registered as 1001, see it in `show channels`, `uuid_kill` it (the UAS gets the BYE).
+#[test]
+fn the_console_in_a_terminal_originates_and_kills_a_call() {
+    if !ferroswitch_tests::peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start(&[]);
+    let sink = ferroswitch_tests::RtpSink::bind();
+    let uas = ferroswitch_tests::Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", sink.port())
+        .spawn();
+    let script = ferroswitch_tests::switch::repo_root().join("tests/esl/cli_pty.py");
+    let o = Command::new("python3")
+        .arg(script)
+        .arg(binary())
+        .arg(sw.esl_port().to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python3");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("\nOK"), "{}", text(&o));
+    // uas_answer passes only once the switch's BYE came.
+    uas.wait().assert_passed();
+    let rows = sw.wait_cdrs(1, std::time::Duration::from_secs(10));
+    let uuid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("UUID "))
+        .expect("the uuid line");
+    let a = ferroswitch_tests::cdr::leg(&rows, "A").unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(a.uuid, uuid);
+    assert_eq!(a.hangup_cause, "NORMAL_CLEARING", "{a:#?}");
+}
