@@ -206,8 +206,18 @@ async fn read_loop(mut read: OwnedReadHalf, tx: mpsc::Sender<Input>) {
 }
 
 async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>, peer: SocketAddr) {
+    let mut batch = String::new();
     while let Some(frame) = rx.recv().await {
-        match tokio::time::timeout(WRITE_STALL, write.write_all(frame.as_bytes())).await {
+        // Whatever else is queued goes out in the same write: one syscall per burst.
+        batch.clear();
+        batch.push_str(&frame);
+        while batch.len() < 64 * 1024 {
+            match rx.try_recv() {
+                Ok(f) => batch.push_str(&f),
+                Err(_) => break,
+            }
+        }
+        match tokio::time::timeout(WRITE_STALL, write.write_all(batch.as_bytes())).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break,
             Err(_) => {

@@ -30,12 +30,7 @@ pub fn api_response(body: &str) -> String {
 
 /// An event as `text/event-plain|json|xml`.
 pub fn event_frame(e: &Event, format: EventFormat) -> String {
-    let body = e.serialize(format);
-    format!(
-        "Content-Length: {}\nContent-Type: text/event-{}\n\n{body}",
-        body.len(),
-        format.as_str()
-    )
+    e.frame(format).to_string()
 }
 
 /// The `bgapi` reply, with the job's uuid twice as FreeSWITCH sends it.

@@ -183,11 +183,25 @@ pub(super) fn dates(t: SystemTime) -> (String, String, u128) {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros())
         .unwrap_or(0);
-    let utc: chrono::DateTime<chrono::Utc> = t.into();
-    let local: chrono::DateTime<chrono::Local> = t.into();
-    (
-        local.format("%Y-%m-%d %H:%M:%S").to_string(),
-        utc.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
-        micros,
-    )
+    let secs = (micros / 1_000_000) as u64;
+    // Formatting dates is most of the cost of an event; they change once a second.
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, String, String)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let (local, gmt) = LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match last.as_ref() {
+            Some((s, l, g)) if *s == secs => (l.clone(), g.clone()),
+            _ => {
+                let utc: chrono::DateTime<chrono::Utc> = t.into();
+                let local: chrono::DateTime<chrono::Local> = t.into();
+                let l = local.format("%Y-%m-%d %H:%M:%S").to_string();
+                let g = utc.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+                *last = Some((secs, l.clone(), g.clone()));
+                (l, g)
+            }
+        }
+    });
+    (local, gmt, micros)
 }

@@ -31,6 +31,8 @@ pub struct Event {
     line: u32,
     /// When it was created (stamped as `Event-Date-*` when fired).
     created: SystemTime,
+    /// The wire frame per format, made once for all subscribers of a fired event.
+    frames: [std::sync::OnceLock<String>; 3],
 }
 
 impl Event {
@@ -45,6 +47,7 @@ impl Event {
             file: short_file(at.file()),
             line: at.line(),
             created: SystemTime::now(),
+            frames: Default::default(),
         }
     }
 
@@ -70,6 +73,7 @@ impl Event {
 
     /// Appends a header (a second one of the same name is kept too).
     pub fn add(&mut self, name: &str, value: impl Into<String>) -> &mut Event {
+        self.changed();
         self.headers.push((name.to_string(), value.into()));
         self
     }
@@ -82,6 +86,7 @@ impl Event {
 
     /// Replaces the first header of that name in place, or appends it.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.changed();
         match self
             .headers
             .iter_mut()
@@ -112,7 +117,26 @@ impl Event {
 
     /// Sets the body (serialised after the headers, with its Content-Length).
     pub fn set_body(&mut self, body: impl Into<String>) {
+        self.changed();
         self.body = Some(body.into());
+    }
+
+    /// The event-socket frame (`Content-Length`, `Content-Type: text/event-<format>`, the
+    /// serialised event), made on first use and shared: a fired event is not changed again.
+    pub fn frame(&self, format: EventFormat) -> &str {
+        let slot = match format {
+            EventFormat::Plain => 0,
+            EventFormat::Json => 1,
+            EventFormat::Xml => 2,
+        };
+        self.frames[slot].get_or_init(|| {
+            let body = self.serialize(format);
+            format!(
+                "Content-Length: {}\nContent-Type: text/event-{}\n\n{body}",
+                body.len(),
+                format.as_str()
+            )
+        })
     }
 
     /// Serialises in one of the ESL formats.
@@ -126,7 +150,15 @@ impl Event {
 
     /// Stamps the headers FreeSWITCH adds when an event is fired, right after
     /// `Event-Name` (and `Event-Subclass`), unless they are there already.
+    /// Forgets the frames made from the event as it was.
+    fn changed(&mut self) {
+        for f in &mut self.frames {
+            f.take();
+        }
+    }
+
     pub(crate) fn prepare(&mut self, id: &Identity, seq: u64) {
+        self.changed();
         if self.header("Core-UUID").is_some() {
             self.set("Event-Sequence", seq.to_string());
             return;
