@@ -208,11 +208,16 @@ fn channel_events_and_uuid_commands_during_a_call() {
             names.push(v["Event-Name"].as_str().unwrap_or("").to_string());
         }
     }
+    // 9196 runs answer then echo, each between CHANNEL_EXECUTE and CHANNEL_EXECUTE_COMPLETE.
     assert_eq!(
         names,
         [
             "CHANNEL_CREATE",
+            "CHANNEL_EXECUTE",
             "CHANNEL_ANSWER",
+            "CHANNEL_EXECUTE_COMPLETE",
+            "CHANNEL_EXECUTE",
+            "CHANNEL_EXECUTE_COMPLETE",
             "CHANNEL_HANGUP",
             "CHANNEL_HANGUP_COMPLETE",
             "CHANNEL_DESTROY"
