@@ -317,6 +317,13 @@ impl Call {
             "context" => self.context.clone(),
             "sip_call_id" => self.a.call_id.clone(),
             "network_addr" => self.a.peer.addr.ip().to_string(),
+            // FreeSWITCH's Answer-State: what `session:answered()` and `mediaReady()` read.
+            "answer_state" => match self.a_state {
+                LegState::Early if self.a_early_sdp_sent => "early".to_string(),
+                LegState::Early => "ringing".to_string(),
+                LegState::Answered => "answered".to_string(),
+                LegState::Ended => "hangup".to_string(),
+            },
             _ => return None,
         })
     }
