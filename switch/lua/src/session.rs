@@ -101,12 +101,17 @@ impl UserData for LuaSession {
         m.add_method("preAnswer", |_, s, ()| {
             Ok(status(s.up().is_some_and(|h| h.pre_answer().is_ok())))
         });
-        m.add_method("ready", |lua, s, ()| {
-            let up = s.up().is_some();
-            if s.handle.is_none() {
-                if let Some(why) = &s.why {
-                    tracing::debug!("{}session not ready: {why}", crate::error::location(lua));
-                }
+        // As in FreeSWITCH, asking runs the hangup hook once the call is down.
+        m.add_function("ready", |lua, ud: AnyUserData| {
+            let (up, stub) = {
+                let s = this(&ud)?;
+                (s.up().is_some(), s.handle.is_none().then(|| s.why.clone()).flatten())
+            };
+            if let Some(why) = stub {
+                tracing::debug!("{}session not ready: {why}", crate::error::location(lua));
+            }
+            if !up {
+                run_of(lua)?.after_wait(lua, &ud)?;
             }
             Ok(up)
         });
