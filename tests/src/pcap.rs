@@ -91,7 +91,10 @@ pub fn write_rfc4733(path: &Path, digits: &[(char, u32)], total_ms: u32) -> std:
     let mut t = 0;
     while t < total_ms {
         let ts = t * 8;
-        match digits.iter().find(|(_, at)| (*at..*at + HOLD + 60).contains(&t)) {
+        match digits
+            .iter()
+            .find(|(_, at)| (*at..*at + HOLD + 60).contains(&t))
+        {
             Some(&(d, at)) => {
                 let code = event_code(d);
                 let start_ts = at * 8;

@@ -18,7 +18,12 @@ fn result(sw: &Switch, key: &str) -> String {
         .wait_log(&[&tag], T)
         .unwrap_or_else(|| panic!("no {tag} in the log"));
     let at = line.find(&tag).unwrap_or(0) + tag.len();
-    line[at..].split(" script=").next().unwrap_or("").trim().to_string()
+    line[at..]
+        .split(" script=")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -54,7 +59,9 @@ fn api_event_globals_msleep_session_and_console_log() {
         &[("vars.my_var", "hello")],
     );
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    assert!(esl.command("event plain CUSTOM lua::test").starts_with("+OK"));
+    assert!(esl
+        .command("event plain CUSTOM lua::test")
+        .starts_with("+OK"));
     let sink = RtpSink::bind();
     let caller = caller_with_digits(&sw, "t_fs", &[], 3000, Ends::SwitchHangsUp)
         .key("sinkport", sink.port())
@@ -67,13 +74,18 @@ fn api_event_globals_msleep_session_and_console_log() {
     caller.wait().assert_passed();
     assert_eq!(result(&sw, "status"), "true");
     assert_eq!(result(&sw, "getvar"), "t_fs");
-    assert_eq!(result(&sw, "unknown"), "-ERR nosuchcommand Command not found!");
+    assert_eq!(
+        result(&sw, "unknown"),
+        "-ERR nosuchcommand Command not found!"
+    );
     assert_eq!(result(&sw, "fire"), "true");
     assert_eq!(result(&sw, "globals"), "hello,127.0.0.1,nil");
     assert_eq!(result(&sw, "msleep"), "true");
     assert_eq!(result(&sw, "leg"), "false,0");
     assert!(sw.wait_log(&["cannot originate calls yet"], T).is_some());
-    let warn = sw.wait_log(&["a warning from lua"], T).expect("the warning");
+    let warn = sw
+        .wait_log(&["a warning from lua"], T)
+        .expect("the warning");
     assert!(warn.contains("WARN"), "{warn}");
     assert!(sw.wait_log(&["tolerated"], T).is_some());
 }
@@ -119,9 +131,16 @@ fn dbh_writes_a_row_per_call() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(rows.iter().all(|r| r.1 == "t_db" && r.2 == "1002" && r.0.len() == 36), "{rows:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r.1 == "t_db" && r.2 == "1002" && r.0.len() == 36),
+        "{rows:?}"
+    );
     let cdrs = sw.wait_cdrs(2, T);
-    assert!(rows.iter().all(|r| cdrs.iter().any(|c| c.uuid == r.0)), "{rows:?} {cdrs:?}");
+    assert!(
+        rows.iter().all(|r| cdrs.iter().any(|c| c.uuid == r.0)),
+        "{rows:?} {cdrs:?}"
+    );
 }
 
 #[test]
@@ -151,7 +170,14 @@ fn ivr_menu_with_a_sub_menu_exec_app_back_and_exit() {
     let sw = Switch::start_with_scripts(&[("default.lua", DISPATCH), ("t_menu.lua", &s)], &[]);
     let sink = RtpSink::bind();
     // 7: invalid; 2: into the sub-menu; 1 there; *: back; 1 in the main menu; 9: exit.
-    let digits = [('7', 600), ('2', 2800), ('1', 3600), ('*', 4400), ('1', 5200), ('9', 6000)];
+    let digits = [
+        ('7', 600),
+        ('2', 2800),
+        ('1', 3600),
+        ('*', 4400),
+        ('1', 5200),
+        ('9', 6000),
+    ];
     caller_with_digits(&sw, "t_menu", &digits, 10000, Ends::SwitchHangsUp)
         .key("sinkport", sink.port())
         .run()
@@ -185,11 +211,17 @@ fn lua_and_luarun_commands_run_scripts_with_no_call() {
     let reply = esl.api("lua t_err.lua");
     assert_eq!(reply.trim(), "-ERR t_err.lua:2: boom");
     let reply = esl.api("lua missing.lua");
-    assert!(reply.starts_with("-ERR missing.lua: cannot read"), "{reply}");
+    assert!(
+        reply.starts_with("-ERR missing.lua: cannot read"),
+        "{reply}"
+    );
     assert!(esl.api("lua").starts_with("-USAGE"));
     assert_eq!(esl.api("luarun t_bg.lua later").trim(), "+OK");
     assert_eq!(result(&sw, "background"), "later");
     assert!(sw.wait_log(&["luarun: done", "t_bg.lua"], T).is_some());
     let reply = esl.api("lua ../etc/passwd");
-    assert!(reply.contains("not a path inside the scripts folder"), "{reply}");
+    assert!(
+        reply.contains("not a path inside the scripts folder"),
+        "{reply}"
+    );
 }

@@ -66,7 +66,11 @@ fn two_then_one_is_billing_in_the_support_menu() {
 #[test]
 fn two_then_two_is_technical_support() {
     if peer_available("sipp") {
-        choice_reaches(&[('2', 2500), ('2', 4500)], "1011", &["support", "technical"]);
+        choice_reaches(
+            &[('2', 2500), ('2', 4500)],
+            "1011",
+            &["support", "technical"],
+        );
     }
 }
 
@@ -84,7 +88,10 @@ fn star_goes_back_to_the_main_menu_and_three_is_the_echo_test() {
         .run()
         .assert_passed();
     for what in ["support", "back", "echo"] {
-        assert!(sw.wait_log(&[&format!("ivr.lua: {what}")], T).is_some(), "{what}");
+        assert!(
+            sw.wait_log(&[&format!("ivr.lua: {what}")], T).is_some(),
+            "{what}"
+        );
     }
     assert!(sw.wait_log(&["execute", "app=echo"], T).is_some());
     assert!(sink.stats().packets > 300, "{:?}", sink.stats());
@@ -120,7 +127,10 @@ fn after_hours_plays_the_closed_message() {
         .run()
         .assert_passed();
     assert!(sw.wait_log(&["ivr.lua: after hours"], T).is_some());
-    assert!(!sw.log_text().contains("ivr.lua: sales"), "the menu ran after hours");
+    assert!(
+        !sw.log_text().contains("ivr.lua: sales"),
+        "the menu ran after hours"
+    );
     // Welcome, after-hours and goodbye: about 10 s of prompts.
     assert!(sink.stats().loud >= 200, "{:?}", sink.stats());
 }
@@ -139,7 +149,9 @@ fn the_shipped_dialplan_is_lua_and_refuses_unknown_numbers() {
         .key("sinkport", sink.port())
         .run()
         .assert_passed();
-    assert!(sw.wait_log(&["default.lua: no route for 7777"], T).is_some());
+    assert!(sw
+        .wait_log(&["default.lua: no route for 7777"], T)
+        .is_some());
     let cdrs = sw.wait_cdrs(1, T);
     assert_eq!(cdrs[0].hangup_cause, "NO_ROUTE_DESTINATION");
     // 4486 through the script: busy.
@@ -147,5 +159,7 @@ fn the_shipped_dialplan_is_lua_and_refuses_unknown_numbers() {
         .key("sinkport", sink.port())
         .run()
         .assert_passed();
-    assert!(sw.wait_log(&["script started", "script=default.lua"], T).is_some());
+    assert!(sw
+        .wait_log(&["script started", "script=default.lua"], T)
+        .is_some());
 }

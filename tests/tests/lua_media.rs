@@ -21,7 +21,12 @@ fn result(sw: &Switch, key: &str) -> String {
         .wait_log(&[&tag], T)
         .unwrap_or_else(|| panic!("no {tag} in the log"));
     let at = line.find(&tag).unwrap_or(0) + tag.len();
-    line[at..].split(" script=").next().unwrap_or("").trim().to_string()
+    line[at..]
+        .split(" script=")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -79,7 +84,14 @@ fn the_input_callback_gets_digits_and_steers_the_playback() {
         "#,
     );
     let sink = RtpSink::bind();
-    let digits = [('1', 800), ('1', 1400), ('2', 2000), ('3', 2600), ('4', 3200), ('5', 3800)];
+    let digits = [
+        ('1', 800),
+        ('1', 1400),
+        ('2', 2000),
+        ('3', 2600),
+        ('4', 3200),
+        ('5', 3800),
+    ];
     caller_with_digits(&sw, "t_callback", &digits, 8000, Ends::SwitchHangsUp)
         .key("sinkport", sink.port())
         .run()
@@ -203,7 +215,10 @@ fn say_and_say_phrase_play_the_digit_prompts() {
         .assert_passed();
     assert_eq!(result(&sw, "took_3s"), "true");
     assert!(sw.wait_log(&["no phrase \"no_such_phrase\""], T).is_some());
-    assert!(!sw.log_text().contains("nothing to play"), "a prompt was missing");
+    assert!(
+        !sw.log_text().contains("nothing to play"),
+        "a prompt was missing"
+    );
     let got = sink.stats();
     assert!(got.loud >= 100, "{got:?}");
 }
@@ -223,14 +238,23 @@ fn record_file_writes_what_the_caller_says() {
         "#,
     );
     let sink = RtpSink::bind();
-    caller_playing(&sw, "t_record", "/usr/share/sip-tester/g711a.pcap", Ends::SwitchHangsUp)
-        .key("sinkport", sink.port())
-        .run()
-        .assert_passed();
+    caller_playing(
+        &sw,
+        "t_record",
+        "/usr/share/sip-tester/g711a.pcap",
+        Ends::SwitchHangsUp,
+    )
+    .key("sinkport", sink.port())
+    .run()
+    .assert_passed();
     assert_eq!(result(&sw, "record"), "1");
     assert_eq!(result(&sw, "long_enough"), "true");
     let rec = wav::read(&sw.recordings_dir().join("lua_rec.wav")).expect("the recording");
     assert!((1.5..2.6).contains(&rec.seconds()), "{} s", rec.seconds());
-    let loud = rec.mono().iter().filter(|s| s.unsigned_abs() > 1000).count();
+    let loud = rec
+        .mono()
+        .iter()
+        .filter(|s| s.unsigned_abs() > 1000)
+        .count();
     assert!(loud > 1000, "the recording is silent");
 }

@@ -54,11 +54,22 @@ fn edited_scripts_serve_new_calls_and_a_broken_edit_keeps_the_old_one() {
     std::fs::write(&file, v2).unwrap();
     call(&sw);
     assert_eq!(wait_versions(&sw, 3)[2], "two, edited,nil");
-    std::fs::write(&file, "R(\"version\", \"three\"\nsession:hangup(\"USER_BUSY\")\n").unwrap();
+    std::fs::write(
+        &file,
+        "R(\"version\", \"three\"\nsession:hangup(\"USER_BUSY\")\n",
+    )
+    .unwrap();
     call(&sw);
     assert_eq!(wait_versions(&sw, 4)[3], "two, edited,nil");
     let line = sw
-        .wait_log(&["default.lua:2:", "no longer compiles", "previous version keeps serving"], T)
+        .wait_log(
+            &[
+                "default.lua:2:",
+                "no longer compiles",
+                "previous version keeps serving",
+            ],
+            T,
+        )
         .expect("the syntax error reported");
     assert!(line.contains("ERROR"), "{line}");
     // Reported once, not on every call.
@@ -67,7 +78,11 @@ fn edited_scripts_serve_new_calls_and_a_broken_edit_keeps_the_old_one() {
     let reports = sw.log_text().matches("no longer compiles").count();
     assert_eq!(reports, 1);
     // Fixed again: served.
-    std::fs::write(&file, script("R(\"version\", \"four\")\nsession:hangup(\"USER_BUSY\")\n")).unwrap();
+    std::fs::write(
+        &file,
+        script("R(\"version\", \"four\")\nsession:hangup(\"USER_BUSY\")\n"),
+    )
+    .unwrap();
     call(&sw);
     assert_eq!(wait_versions(&sw, 6)[5], "four");
 }

@@ -19,7 +19,11 @@ fn escapes_are_refused_or_stopped_while_another_call_keeps_its_media() {
     let pwned = outside.join("pwned");
     let exec = format!("local x = 1\nos.execute('touch {}')\n", pwned.display());
     let cases: &[(&str, &str, &[&str])] = &[
-        ("t_io", "\nlocal f = io.open('/etc/passwd')\n", &["t_io.lua:2:", "io"]),
+        (
+            "t_io",
+            "\nlocal f = io.open('/etc/passwd')\n",
+            &["t_io.lua:2:", "io"],
+        ),
         ("t_exec", &exec, &["t_exec.lua:2:", "execute"]),
         (
             "t_outside",
@@ -54,7 +58,10 @@ fn escapes_are_refused_or_stopped_while_another_call_keeps_its_media() {
     ];
     let mut scripts: Vec<(&str, String)> = vec![("default.lua", DISPATCH.to_string())];
     for (name, src, _) in cases {
-        scripts.push((Box::leak(format!("{name}.lua").into_boxed_str()), src.to_string()));
+        scripts.push((
+            Box::leak(format!("{name}.lua").into_boxed_str()),
+            src.to_string(),
+        ));
     }
     let refs: Vec<(&str, &str)> = scripts.iter().map(|(n, s)| (*n, s.as_str())).collect();
     let sw = Switch::start_with_scripts(&refs, &[("lua.max_cpu_ms", "500")]);
@@ -66,7 +73,10 @@ fn escapes_are_refused_or_stopped_while_another_call_keeps_its_media() {
         .duration_ms(25_000)
         .timeout(Duration::from_secs(40))
         .spawn();
-    assert!(moh.wait_for_packets(25, T).packets >= 25, "no music on hold");
+    assert!(
+        moh.wait_for_packets(25, T).packets >= 25,
+        "no music on hold"
+    );
     for (name, _, expect) in cases {
         let before = (Instant::now(), moh.stats().packets);
         let sink = RtpSink::bind();
@@ -92,7 +102,9 @@ fn escapes_are_refused_or_stopped_while_another_call_keeps_its_media() {
     assert!(!pwned.exists(), "os.execute ran");
     let cdrs = sw.wait_cdrs(cases.len(), T);
     assert_eq!(
-        cdrs.iter().filter(|c| c.hangup_cause == "NORMAL_TEMPORARY_FAILURE").count(),
+        cdrs.iter()
+            .filter(|c| c.hangup_cause == "NORMAL_TEMPORARY_FAILURE")
+            .count(),
         cases.len(),
         "{cdrs:?}"
     );

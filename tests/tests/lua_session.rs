@@ -174,8 +174,16 @@ fn auto_hangup_off_lets_the_dialplan_go_on() {
         return;
     }
     let dir = TestDir::new("lua-scripts");
-    std::fs::write(dir.join("auto_off.lua"), "session:answer()\nsession:setAutoHangup(false)\n").unwrap();
-    std::fs::write(dir.join("auto_on.lua"), "session:answer()\nsession:sleep(1000)\n").unwrap();
+    std::fs::write(
+        dir.join("auto_off.lua"),
+        "session:answer()\nsession:setAutoHangup(false)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("auto_on.lua"),
+        "session:answer()\nsession:sleep(1000)\n",
+    )
+    .unwrap();
     let dialplan = r#"
 [[rule]]
 destination = '^off$'
@@ -193,7 +201,11 @@ actions = ["lua auto_on.lua", "echo"]
         .duration_ms(2500)
         .run()
         .assert_passed();
-    assert!(sink.wait_for_packets(40, T).packets >= 40, "{:?}", sink.stats());
+    assert!(
+        sink.wait_for_packets(40, T).packets >= 40,
+        "{:?}",
+        sink.stats()
+    );
     // With auto hangup (the default) the call ends with the script: the caller gets a BYE.
     let sink = RtpSink::bind();
     Sipp::caller("uac_call_wait_bye.xml", sw.sip_addr(), "1002", "on")
@@ -201,7 +213,10 @@ actions = ["lua auto_on.lua", "echo"]
         .run()
         .assert_passed();
     let cdrs = sw.wait_cdrs(2, T);
-    assert!(cdrs.iter().all(|c| c.hangup_cause == "NORMAL_CLEARING"), "{cdrs:?}");
+    assert!(
+        cdrs.iter().all(|c| c.hangup_cause == "NORMAL_CLEARING"),
+        "{cdrs:?}"
+    );
 }
 
 #[test]
@@ -233,7 +248,10 @@ fn the_hangup_hook_runs_when_the_caller_hangs_up_and_exit_ends_the_script() {
         .assert_passed();
     assert_eq!(result(&sw, "hook"), "hangup,the arg,false,NORMAL_CLEARING");
     assert!(sw.wait_log(&["script ended"], T).is_some());
-    assert!(!sw.log_text().contains("RESULT after_loop"), "the hook's \"exit\" did not end the script");
+    assert!(
+        !sw.log_text().contains("RESULT after_loop"),
+        "the hook's \"exit\" did not end the script"
+    );
 }
 
 #[test]
@@ -255,18 +273,33 @@ fn a_failing_script_hangs_up_cleanly_naming_file_and_line() {
         .key("sinkport", sink.port())
         .run()
         .assert_passed();
-    assert_eq!(result(&sw, "pcall"), "false,t_speak.lua:1: session:speak: no TTS engine loaded");
+    assert_eq!(
+        result(&sw, "pcall"),
+        "false,t_speak.lua:1: session:speak: no TTS engine loaded"
+    );
     let line = sw
-        .wait_log(&["script failed", "t_speak.lua:3: session:speak: no TTS engine loaded"], T)
+        .wait_log(
+            &[
+                "script failed",
+                "t_speak.lua:3: session:speak: no TTS engine loaded",
+            ],
+            T,
+        )
         .expect("the error with file and line in the log");
     assert!(line.contains("ERROR"), "{line}");
     caller_expecting(&sw, "t_syntax", 503)
         .key("sinkport", sink.port())
         .run()
         .assert_passed();
-    assert!(sw.wait_log(&["script failed", "t_syntax.lua:2:"], T).is_some());
+    assert!(sw
+        .wait_log(&["script failed", "t_syntax.lua:2:"], T)
+        .is_some());
     let cdrs = sw.wait_cdrs(2, T);
-    assert!(cdrs.iter().all(|c| c.hangup_cause == "NORMAL_TEMPORARY_FAILURE"), "{cdrs:?}");
+    assert!(
+        cdrs.iter()
+            .all(|c| c.hangup_cause == "NORMAL_TEMPORARY_FAILURE"),
+        "{cdrs:?}"
+    );
 }
 
 #[test]
@@ -275,7 +308,10 @@ fn a_failing_script_goes_to_the_fallback_when_one_is_set() {
         return;
     }
     let sw = Switch::start_with_scripts(
-        &[("default.lua", DISPATCH), ("t_fail.lua", "session:answer()\nerror('on purpose')\n")],
+        &[
+            ("default.lua", DISPATCH),
+            ("t_fail.lua", "session:answer()\nerror('on purpose')\n"),
+        ],
         &[("lua.fallback", "9196")],
     );
     let sink = RtpSink::bind();
@@ -284,7 +320,11 @@ fn a_failing_script_goes_to_the_fallback_when_one_is_set() {
         .duration_ms(2500)
         .run()
         .assert_passed();
-    assert!(sink.wait_for_packets(40, T).packets >= 40, "{:?}", sink.stats());
+    assert!(
+        sink.wait_for_packets(40, T).packets >= 40,
+        "{:?}",
+        sink.stats()
+    );
     assert!(sw
         .wait_log(&["t_fail.lua:2: on purpose", "lua.fallback 9196"], T)
         .is_some());

@@ -336,7 +336,9 @@ impl Watchdog {
         if let Ok(mut runs) = self.runs.lock() {
             runs.retain(|w| w.budget.strong_count() > 0);
             for w in runs.iter_mut() {
-                let Some(b) = w.budget.upgrade() else { continue };
+                let Some(b) = w.budget.upgrade() else {
+                    continue;
+                };
                 if !w.fired && b.running() && b.used() > b.limit() + GRACE {
                     w.fired = true;
                     b.kill();

@@ -29,7 +29,10 @@ pub(crate) fn open(lua: &Lua, dir: &Path, dsn: &str, budget: &Arc<Budget>) -> Lu
     let conn = match connect(dir, dsn, budget) {
         Ok(c) => Some(c),
         Err(e) => {
-            tracing::error!("{}freeswitch.Dbh({dsn:?}): {e}; not connected", location(lua));
+            tracing::error!(
+                "{}freeswitch.Dbh({dsn:?}): {e}; not connected",
+                location(lua)
+            );
             None
         }
     };
@@ -46,10 +49,12 @@ pub(crate) fn db_path(dir: &Path, dsn: &str) -> Result<PathBuf, String> {
         return Err("only sqlite://name databases are supported".into());
     };
     let rel = Path::new(name);
-    let ok = !name.is_empty()
-        && rel.components().all(|c| matches!(c, Component::Normal(_)));
+    let ok = !name.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
     if !ok {
-        return Err(format!("{name:?} must be a file name inside lua.db_dir ({})", dir.display()));
+        return Err(format!(
+            "{name:?} must be a file name inside lua.db_dir ({})",
+            dir.display()
+        ));
     }
     let mut path = dir.join(rel);
     if path.extension().is_none() {
@@ -143,7 +148,11 @@ impl LuaDbh {
             let stop = match cb.call::<Value>(t)? {
                 Value::Integer(n) => n != 0,
                 Value::Number(n) => n != 0.0,
-                Value::String(s) => s.to_string_lossy().trim().parse::<f64>().is_ok_and(|n| n != 0.0),
+                Value::String(s) => s
+                    .to_string_lossy()
+                    .trim()
+                    .parse::<f64>()
+                    .is_ok_and(|n| n != 0.0),
                 _ => false,
             };
             if stop {
@@ -159,7 +168,9 @@ impl LuaDbh {
 impl UserData for LuaDbh {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method("connected", |_, d, ()| Ok(d.conn.borrow().is_some()));
-        m.add_method("query", |lua, d, (sql, cb): (String, Option<Function>)| d.query(lua, &sql, cb));
+        m.add_method("query", |lua, d, (sql, cb): (String, Option<Function>)| {
+            d.query(lua, &sql, cb)
+        });
         m.add_method("query_rows", |lua, d, sql: String| {
             let rows = lua.create_table()?;
             let r2 = rows.clone();
@@ -184,21 +195,30 @@ impl UserData for LuaDbh {
             *d.error.borrow_mut() = None;
             Ok(())
         });
-        m.add_method("test_reactive", |lua, d, (test, drop_sql, reactive): (String, Option<String>, String)| {
-            if d.query(lua, &test, None)? {
-                return Ok(true);
-            }
-            if let Some(s) = drop_sql.filter(|s| !s.trim().is_empty()) {
-                let _ = d.query(lua, &s, None)?;
-            }
-            d.query(lua, &reactive, None)
-        });
+        m.add_method(
+            "test_reactive",
+            |lua, d, (test, drop_sql, reactive): (String, Option<String>, String)| {
+                if d.query(lua, &test, None)? {
+                    return Ok(true);
+                }
+                if let Some(s) = drop_sql.filter(|s| !s.trim().is_empty()) {
+                    let _ = d.query(lua, &s, None)?;
+                }
+                d.query(lua, &reactive, None)
+            },
+        );
         // Not from inside its own query's callback (the query holds the connection).
         m.add_method("release", |_, d, ()| {
-            Ok(d.conn.try_borrow_mut().map(|mut c| c.take().is_some()).unwrap_or(false))
+            Ok(d.conn
+                .try_borrow_mut()
+                .map(|mut c| c.take().is_some())
+                .unwrap_or(false))
         });
         m.add_method("load_extension", |lua, _, _name: String| {
-            tracing::error!("{}dbh:load_extension: extensions are not allowed in the sandbox", location(lua));
+            tracing::error!(
+                "{}dbh:load_extension: extensions are not allowed in the sandbox",
+                location(lua)
+            );
             Ok(0)
         });
     }
@@ -211,9 +231,21 @@ mod tests {
     #[test]
     fn names_stay_in_the_folder() {
         let dir = Path::new("/srv/var");
-        assert_eq!(db_path(dir, "sqlite://calls").unwrap(), Path::new("/srv/var/calls.db"));
-        assert_eq!(db_path(dir, "sqlite://a/b.sqlite").unwrap(), Path::new("/srv/var/a/b.sqlite"));
-        for bad in ["sqlite:///etc/passwd", "sqlite://../x", "sqlite://", "pgsql://x", "odbc"] {
+        assert_eq!(
+            db_path(dir, "sqlite://calls").unwrap(),
+            Path::new("/srv/var/calls.db")
+        );
+        assert_eq!(
+            db_path(dir, "sqlite://a/b.sqlite").unwrap(),
+            Path::new("/srv/var/a/b.sqlite")
+        );
+        for bad in [
+            "sqlite:///etc/passwd",
+            "sqlite://../x",
+            "sqlite://",
+            "pgsql://x",
+            "odbc",
+        ] {
             assert!(db_path(dir, bad).is_err(), "{bad}");
         }
     }
@@ -223,10 +255,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("switch-lua-dbh-{}", std::process::id()));
         let budget = Budget::new("t.lua", std::time::Duration::from_secs(5));
         let conn = connect(&dir, "sqlite://t", &budget).unwrap();
-        conn.execute_batch("create table if not exists t(x); insert into t values (1)").unwrap();
+        conn.execute_batch("create table if not exists t(x); insert into t values (1)")
+            .unwrap();
         let out = dir.join("copy.db");
-        assert!(conn.execute_batch(&format!("ATTACH '{}' AS other", out.display())).is_err());
-        assert!(conn.execute_batch(&format!("VACUUM INTO '{}'", out.display())).is_err());
+        assert!(conn
+            .execute_batch(&format!("ATTACH '{}' AS other", out.display()))
+            .is_err());
+        assert!(conn
+            .execute_batch(&format!("VACUUM INTO '{}'", out.display()))
+            .is_err());
         assert!(!out.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -94,6 +94,7 @@ mod tests {
         );
         let wrapped = Error::CallbackError {
             traceback: String::new(),
+            #[allow(clippy::arc_with_non_send_sync)] // mlua's own type for the cause
             cause: std::sync::Arc::new(Error::RuntimeError(EXIT_MARKER.into())),
         };
         assert!(is_exit(&wrapped));

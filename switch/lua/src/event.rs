@@ -25,7 +25,10 @@ pub(crate) fn create(lua: &Lua, name: &str, subclass: Option<&str>) -> mlua::Res
         Event::custom(sub)
     } else {
         let Some(known) = is_event_name(&name.to_ascii_uppercase()) else {
-            return Err(located(lua, format!("freeswitch.Event: unknown event name {name:?}")));
+            return Err(located(
+                lua,
+                format!("freeswitch.Event: unknown event name {name:?}"),
+            ));
         };
         Event::new(known)
     };
@@ -43,13 +46,19 @@ impl UserData for LuaEvent {
         m.add_method("getHeader", |_, e, name: String| {
             Ok(e.event.borrow().header(&name).map(str::to_string))
         });
-        m.add_method("delHeader", |_, e, name: String| Ok(e.event.borrow_mut().remove(&name)));
+        m.add_method("delHeader", |_, e, name: String| {
+            Ok(e.event.borrow_mut().remove(&name))
+        });
         m.add_method("addBody", |_, e, body: String| {
             e.event.borrow_mut().set_body(body);
             Ok(true)
         });
-        m.add_method("getBody", |_, e, ()| Ok(e.event.borrow().body().map(str::to_string)));
-        m.add_method("getType", |_, e, ()| Ok(e.event.borrow().name().to_string()));
+        m.add_method("getBody", |_, e, ()| {
+            Ok(e.event.borrow().body().map(str::to_string))
+        });
+        m.add_method("getType", |_, e, ()| {
+            Ok(e.event.borrow().name().to_string())
+        });
         m.add_method("setPriority", |_, _, _p: Option<i64>| Ok(true));
         m.add_method("serialize", |_, e, format: Option<String>| {
             let f = format
@@ -61,7 +70,10 @@ impl UserData for LuaEvent {
         m.add_method("fire", |lua, e, ()| {
             let run = run_of(lua)?;
             let Some(ctx) = run.shared.context() else {
-                tracing::warn!("{}event:fire(): no event bus (not running in the switch)", crate::error::location(lua));
+                tracing::warn!(
+                    "{}event:fire(): no event bus (not running in the switch)",
+                    crate::error::location(lua)
+                );
                 return Ok(false);
             };
             ctx.events.fire(e.event.borrow().clone());

@@ -25,9 +25,25 @@ pub(crate) fn console_log(lua: &Lua, level: Option<&str>, msg: &str, uuid: Optio
     }
 }
 
-/// Builds the `freeswitch` table.
-pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
-    let fs = lua.create_table_with_capacity(0, 12)?;
+/// The `freeswitch` table, filled on first use: most dialplan scripts never touch it, and
+/// its functions are a good part of a state's set-up time.
+pub(crate) fn lazy_table(lua: &Lua) -> mlua::Result<Table> {
+    let fs = lua.create_table_with_capacity(0, 10)?;
+    let mt = lua.create_table_with_capacity(0, 1)?;
+    mt.raw_set(
+        "__index",
+        lua.create_function(|lua, (t, key): (Table, Value)| {
+            t.set_metatable(None);
+            fill(lua, &t)?;
+            t.raw_get::<Value>(key)
+        })?,
+    )?;
+    fs.set_metatable(Some(mt));
+    Ok(fs)
+}
+
+/// Puts the functions into the `freeswitch` table.
+fn fill(lua: &Lua, fs: &Table) -> mlua::Result<()> {
     fs.raw_set(
         "consoleLog",
         lua.create_function(|lua, (level, msg): (Option<String>, Option<String>)| {
@@ -42,12 +58,16 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
             Ok(())
         })?,
     )?;
-    fs.raw_set("API", lua.create_function(|_, _: mlua::MultiValue| Ok(LuaApi))?)?;
+    fs.raw_set(
+        "API",
+        lua.create_function(|_, _: mlua::MultiValue| Ok(LuaApi))?,
+    )?;
     fs.raw_set(
         "Session",
         lua.create_function(|lua, (dial, _a_leg): (Option<String>, Value)| {
             let dial = dial.unwrap_or_default();
-            let why = format!("freeswitch.Session({dial:?}): the switch cannot originate calls yet");
+            let why =
+                format!("freeswitch.Session({dial:?}): the switch cannot originate calls yet");
             tracing::warn!("{}{why}", location(lua));
             Ok(LuaSession::stub(why))
         })?,
@@ -73,12 +93,19 @@ pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
     fs.raw_set("IVRMenu", lua.create_function(new_menu)?)?;
     fs.raw_set(
         "Dbh",
-        lua.create_function(|lua, (dsn, _user, _pass): (String, Option<String>, Option<String>)| {
-            let run = run_of(lua)?;
-            Ok(crate::dbh::open(lua, &run.shared.settings.db_dir, &dsn, &run.budget))
-        })?,
+        lua.create_function(
+            |lua, (dsn, _user, _pass): (String, Option<String>, Option<String>)| {
+                let run = run_of(lua)?;
+                Ok(crate::dbh::open(
+                    lua,
+                    &run.shared.settings.db_dir,
+                    &dsn,
+                    &run.budget,
+                ))
+            },
+        )?,
     )?;
-    Ok(fs)
+    Ok(())
 }
 
 /// `IVRMenu(main, name, greeting, short_greeting, invalid, exit, confirm_macro, confirm_key,
@@ -108,7 +135,10 @@ fn new_menu(lua: &Lua, args: mlua::MultiValue) -> mlua::Result<LuaMenu> {
     };
     let name = text(1);
     if name.is_empty() {
-        return Err(crate::error::located(lua, "freeswitch.IVRMenu: a menu needs a name"));
+        return Err(crate::error::located(
+            lua,
+            "freeswitch.IVRMenu: a menu needs a name",
+        ));
     }
     let spec = MenuSpec {
         name,
@@ -137,9 +167,12 @@ struct LuaApi;
 
 impl UserData for LuaApi {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
-        m.add_method("execute", |lua, _, (cmd, args): (String, Option<String>)| {
-            api(lua, cmd.trim(), args.as_deref().unwrap_or("").trim())
-        });
+        m.add_method(
+            "execute",
+            |lua, _, (cmd, args): (String, Option<String>)| {
+                api(lua, cmd.trim(), args.as_deref().unwrap_or("").trim())
+            },
+        );
         m.add_method("executeString", |lua, _, line: String| {
             let (cmd, args) = switch_core::api::split_command(&line);
             api(lua, cmd, args)

@@ -22,7 +22,7 @@ pub(crate) fn install(
         args.raw_set(i + 1, a.as_str())?;
     }
     g.raw_set("argv", args)?;
-    g.raw_set("freeswitch", crate::freeswitch::table(lua)?)?;
+    g.raw_set("freeswitch", crate::freeswitch::lazy_table(lua)?)?;
     match session {
         Some(h) => {
             let ud = lua.create_userdata(LuaSession::new(h))?;

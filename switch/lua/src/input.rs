@@ -19,15 +19,27 @@ const ANY_KEY: &str = "0123456789*#ABCD";
 
 /// Registers the media methods on `session`.
 pub(crate) fn add_methods<M: UserDataMethods<LuaSession>>(m: &mut M) {
-    m.add_function("streamFile", |lua, (ud, file, _start): (AnyUserData, String, Option<i64>)| {
-        stream_file(lua, &ud, &file).map(|r| status(r == Played::ToEnd))
-    });
-    m.add_function("sleep", |lua, (ud, ms, _sync): (AnyUserData, i64, Option<i64>)| {
-        sleep(lua, &ud, ms)
-    });
+    m.add_function(
+        "streamFile",
+        |lua, (ud, file, _start): (AnyUserData, String, Option<i64>)| {
+            stream_file(lua, &ud, &file).map(|r| status(r == Played::ToEnd))
+        },
+    );
+    m.add_function(
+        "sleep",
+        |lua, (ud, ms, _sync): (AnyUserData, i64, Option<i64>)| sleep(lua, &ud, ms),
+    );
     m.add_function(
         "getDigits",
-        |lua, (ud, max, terms, timeout, inter, _abs): (AnyUserData, i64, Option<String>, i64, Option<i64>, Option<i64>)| {
+        |lua,
+         (ud, max, terms, timeout, inter, _abs): (
+            AnyUserData,
+            i64,
+            Option<String>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+        )| {
             let t = ms(timeout);
             let inter = inter.filter(|i| *i > 0).map(ms).unwrap_or(t);
             let terms = terms.unwrap_or_default();
@@ -37,31 +49,63 @@ pub(crate) fn add_methods<M: UserDataMethods<LuaSession>>(m: &mut M) {
     );
     m.add_function(
         "read",
-        |lua, (ud, min, max, file, timeout, terms, digit_timeout): (AnyUserData, i64, i64, Option<String>, i64, Option<String>, Option<i64>)| {
+        |lua,
+         (ud, min, max, file, timeout, terms, digit_timeout): (
+            AnyUserData,
+            i64,
+            i64,
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<i64>,
+        )| {
             let timeout = timeout.max(1);
             let digit_timeout = digit_timeout.filter(|d| *d > 0).unwrap_or(timeout);
-            let r = read(lua, &ud, &ReadSpec {
-                min: min.max(1) as usize,
-                max: max.max(1) as usize,
-                prompt: file.unwrap_or_default(),
-                timeout: ms(timeout),
-                digit_timeout: ms(digit_timeout),
-                terminators: terms.unwrap_or_default(),
-            })?;
+            let r = read(
+                lua,
+                &ud,
+                &ReadSpec {
+                    min: min.max(1) as usize,
+                    max: max.max(1) as usize,
+                    prompt: file.unwrap_or_default(),
+                    timeout: ms(timeout),
+                    digit_timeout: ms(digit_timeout),
+                    terminators: terms.unwrap_or_default(),
+                },
+            )?;
             Ok(r.digits)
         },
     );
-    m.add_function("playAndGetDigits", |lua, args: mlua::MultiValue| play_and_get_digits(lua, args));
-    m.add_function("collectDigits", |lua, (ud, a, b): (AnyUserData, i64, Option<i64>)| {
-        // collectDigits(abs_timeout) or collectDigits(digit_timeout, abs_timeout).
-        let total = b.unwrap_or(a);
-        collect_with_callback(lua, &ud, ms(total))?;
-        Ok(0)
+    m.add_function("playAndGetDigits", |lua, args: mlua::MultiValue| {
+        play_and_get_digits(lua, args)
     });
     m.add_function(
+        "collectDigits",
+        |lua, (ud, a, b): (AnyUserData, i64, Option<i64>)| {
+            // collectDigits(abs_timeout) or collectDigits(digit_timeout, abs_timeout).
+            let total = b.unwrap_or(a);
+            collect_with_callback(lua, &ud, ms(total))?;
+            Ok(0)
+        },
+    );
+    m.add_function(
         "recordFile",
-        |lua, (ud, file, limit, threshold, hits): (AnyUserData, String, Option<i64>, Option<i64>, Option<i64>)| {
-            record_file(lua, &ud, &file, limit.unwrap_or(0), threshold.unwrap_or(0), hits.unwrap_or(0))
+        |lua,
+         (ud, file, limit, threshold, hits): (
+            AnyUserData,
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        )| {
+            record_file(
+                lua,
+                &ud,
+                &file,
+                limit.unwrap_or(0),
+                threshold.unwrap_or(0),
+                hits.unwrap_or(0),
+            )
         },
     );
 }
@@ -102,7 +146,11 @@ pub(crate) fn stream_file(lua: &Lua, ud: &AnyUserData, file: &str) -> mlua::Resu
     let end = loop {
         match run.wait(|| playback.next_event()) {
             PlayEvent::Digit { digit, duration_ms } => {
-                let cb = run.input.borrow().as_ref().map(|c| (c.function(lua), c.argument(lua)));
+                let cb = run
+                    .input
+                    .borrow()
+                    .as_ref()
+                    .map(|c| (c.function(lua), c.argument(lua)));
                 match cb {
                     Some((f, arg)) => {
                         let Some(f) = f? else { continue };
@@ -181,7 +229,10 @@ fn steer(lua: &Lua, playback: &Playback, answer: Option<&str>) -> bool {
         }
         true
     } else if lower.starts_with("speed") {
-        tracing::info!("{}input callback {cmd:?}: playback speed is not implemented; ignored", location(lua));
+        tracing::info!(
+            "{}input callback {cmd:?}: playback speed is not implemented; ignored",
+            location(lua)
+        );
         true
     } else {
         match lower.as_str() {
@@ -236,7 +287,11 @@ fn collect_with_callback(lua: &Lua, ud: &AnyUserData, total: Duration) -> mlua::
             },
         };
         let Some(digit) = digit else { continue };
-        let cb = run.input.borrow().as_ref().map(|c| (c.function(lua), c.argument(lua)));
+        let cb = run
+            .input
+            .borrow()
+            .as_ref()
+            .map(|c| (c.function(lua), c.argument(lua)));
         let Some((f, arg)) = cb else {
             run.pending.borrow_mut().push(digit);
             continue;
@@ -298,7 +353,9 @@ pub(crate) fn collect(
     if let Some(h) = handle {
         if got.terminator.is_none() && got.digits.len() < max {
             let first = if got.digits.is_empty() { first } else { inter };
-            if let Ok(d) = run.wait(|| h.collect_digits(max - got.digits.len(), terms, first, inter)) {
+            if let Ok(d) =
+                run.wait(|| h.collect_digits(max - got.digits.len(), terms, first, inter))
+            {
                 got.digits.push_str(&d.digits);
                 got.terminator = d.terminator;
             }
@@ -312,7 +369,9 @@ pub(crate) fn collect(
 fn take_pending(run: &Run, got: &mut Got, max: usize, terms: &str) {
     let mut pending = run.pending.borrow_mut();
     while got.terminator.is_none() && got.digits.len() < max {
-        let Some(d) = pending.pop_front_char() else { break };
+        let Some(d) = pending.pop_front_char() else {
+            break;
+        };
         if terms.contains(d) {
             got.terminator = Some(d);
         } else {
@@ -350,19 +409,14 @@ pub(crate) fn read(lua: &Lua, ud: &AnyUserData, spec: &ReadSpec) -> mlua::Result
     };
     if got.digits.is_empty() && got.terminator.is_none() && !spec.prompt.trim().is_empty() {
         if let Ok(playback) = run.wait(|| h.play(&spec.prompt, ANY_KEY)) {
-            loop {
-                match run.wait(|| playback.next_event()) {
-                    PlayEvent::Digit { digit, .. } => {
-                        playback.stop();
-                        if got.terminator.is_some() || got.digits.len() >= spec.max {
-                            run.pending.borrow_mut().push(digit);
-                        } else if spec.terminators.contains(digit) {
-                            got.terminator = Some(digit);
-                        } else {
-                            got.digits.push(digit);
-                        }
-                    }
-                    PlayEvent::Done { .. } => break,
+            while let PlayEvent::Digit { digit, .. } = run.wait(|| playback.next_event()) {
+                playback.stop();
+                if got.terminator.is_some() || got.digits.len() >= spec.max {
+                    run.pending.borrow_mut().push(digit);
+                } else if spec.terminators.contains(digit) {
+                    got.terminator = Some(digit);
+                } else {
+                    got.digits.push(digit);
                 }
             }
         }
@@ -374,7 +428,9 @@ pub(crate) fn read(lua: &Lua, ud: &AnyUserData, spec: &ReadSpec) -> mlua::Result
             spec.digit_timeout
         };
         let left = spec.max - got.digits.len();
-        if let Ok(d) = run.wait(|| h.collect_digits(left, &spec.terminators, first, spec.digit_timeout)) {
+        if let Ok(d) =
+            run.wait(|| h.collect_digits(left, &spec.terminators, first, spec.digit_timeout))
+        {
             got.digits.push_str(&d.digits);
             got.terminator = d.terminator;
         }
@@ -419,7 +475,9 @@ fn play_and_get_digits(lua: &Lua, args: mlua::MultiValue) -> mlua::Result<String
     let digit_timeout = num(a.next());
     let transfer_on_failure = text(a.next());
     let is_name = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
     if is_name(&regex) && !var.is_empty() && !is_name(&var) {
@@ -437,12 +495,18 @@ fn play_and_get_digits(lua: &Lua, args: mlua::MultiValue) -> mlua::Result<String
         max: max.max(1) as usize,
         prompt,
         timeout,
-        digit_timeout: if digit_timeout > 0 { ms(digit_timeout) } else { timeout },
+        digit_timeout: if digit_timeout > 0 {
+            ms(digit_timeout)
+        } else {
+            timeout
+        },
         terminators,
     };
     let run = run_of(lua)?;
     let handle = this(&ud)?.up().cloned();
-    let Some(h) = handle else { return Ok(String::new()) };
+    let Some(h) = handle else {
+        return Ok(String::new());
+    };
     for _ in 0..tries.max(1) {
         if !h.ready() {
             break;
@@ -452,7 +516,7 @@ fn play_and_get_digits(lua: &Lua, args: mlua::MultiValue) -> mlua::Result<String
             return Ok(String::new());
         }
         if !got.digits.is_empty() && got.digits.len() >= spec.min {
-            if re.as_ref().map_or(true, |r| r.is_match(&got.digits)) {
+            if re.as_ref().is_none_or(|r| r.is_match(&got.digits)) {
                 if !var.is_empty() {
                     h.set_variable(&var, Some(&got.digits));
                 }

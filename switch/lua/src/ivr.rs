@@ -129,13 +129,16 @@ impl UserData for LuaMenu {
             });
             Ok(())
         });
-        m.add_method("execute", |lua, me, (ud, name): (AnyUserData, Option<String>)| {
-            let name = name.unwrap_or_else(|| me.menu.spec.name.clone());
-            me.tree.depth.set(0);
-            me.tree.to_top.set(false);
-            let _ = execute(lua, &me.tree, &ud, &name)?;
-            Ok(())
-        });
+        m.add_method(
+            "execute",
+            |lua, me, (ud, name): (AnyUserData, Option<String>)| {
+                let name = name.unwrap_or_else(|| me.menu.spec.name.clone());
+                me.tree.depth.set(0);
+                me.tree.to_top.set(false);
+                let _ = execute(lua, &me.tree, &ud, &name)?;
+                Ok(())
+            },
+        );
     }
 }
 
@@ -159,10 +162,18 @@ fn execute(lua: &Lua, tree: &Rc<Tree>, ud: &AnyUserData, name: &str) -> mlua::Re
 
 fn run_menu(lua: &Lua, tree: &Rc<Tree>, ud: &AnyUserData, name: &str) -> mlua::Result<Status> {
     if tree.depth.get() > MAX_DEPTH {
-        tracing::error!("{}IVR menu {name:?}: too many levels of recursion", location(lua));
+        tracing::error!(
+            "{}IVR menu {name:?}: too many levels of recursion",
+            location(lua)
+        );
         return Ok(Status::False);
     }
-    let found = tree.menus.borrow().iter().find(|m| m.spec.name == name).cloned();
+    let found = tree
+        .menus
+        .borrow()
+        .iter()
+        .find(|m| m.spec.name == name)
+        .cloned();
     let Some(menu) = found else {
         tracing::error!("{}IVR menu {name:?}: no such menu", location(lua));
         return Ok(Status::False);
@@ -194,19 +205,27 @@ fn run_menu(lua: &Lua, tree: &Rc<Tree>, ud: &AnyUserData, name: &str) -> mlua::R
         };
         reps += 1;
         let timeout = if s.timeout > 0 { s.timeout } else { 10_000 };
-        let inter = if s.inter_timeout > 0 { s.inter_timeout } else { timeout };
+        let inter = if s.inter_timeout > 0 {
+            s.inter_timeout
+        } else {
+            timeout
+        };
         let terminator = h
             .get_variable("ivr_menu_terminator")
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| "#".into());
-        let got = read(lua, ud, &ReadSpec {
-            min: 1,
-            max: menu.digit_len.get(),
-            prompt: greeting.clone(),
-            timeout: Duration::from_millis(timeout as u64),
-            digit_timeout: Duration::from_millis(inter as u64),
-            terminators: terminator,
-        })?;
+        let got = read(
+            lua,
+            ud,
+            &ReadSpec {
+                min: 1,
+                max: menu.digit_len.get(),
+                prompt: greeting.clone(),
+                timeout: Duration::from_millis(timeout as u64),
+                digit_timeout: Duration::from_millis(inter as u64),
+                terminators: terminator,
+            },
+        )?;
         let mut input = got.digits;
         if input.is_empty() && got.terminator.is_none() {
             timeouts += 1;
@@ -291,7 +310,11 @@ fn exec_app(lua: &Lua, ud: &AnyUserData, text: &str) -> mlua::Result<Status> {
         tracing::info!(uuid = %h.uuid(), "{}IVR menu-exec-app {text:?}: {e}", location(lua));
     }
     run.after_wait(lua, ud)?;
-    Ok(if h.ready() { Status::Success } else { Status::False })
+    Ok(if h.ready() {
+        Status::Success
+    } else {
+        Status::False
+    })
 }
 
 /// The confirm macro (a phrase said with the input) and key: true when confirmed.

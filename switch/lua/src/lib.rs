@@ -140,7 +140,9 @@ impl Shared {
             return Some(v.clone());
         }
         match name {
-            "core_uuid" => self.context().map(|c| c.events.identity().core_uuid.clone()),
+            "core_uuid" => self
+                .context()
+                .map(|c| c.events.identity().core_uuid.clone()),
             _ => None,
         }
     }

@@ -102,7 +102,7 @@ impl<'a> Matcher<'a> {
 
     fn tick(&mut self) -> Result<(), PatternError> {
         self.steps += 1;
-        if self.steps % CHECK_EVERY == 0 {
+        if self.steps.is_multiple_of(CHECK_EVERY) {
             (self.check)().map_err(PatternError)?;
         }
         Ok(())
@@ -146,7 +146,8 @@ impl<'a> Matcher<'a> {
                     let ep = self.class_end(p)?;
                     let prev = if s == 0 { 0 } else { self.src[s - 1] };
                     let cur = self.src.get(s).copied().unwrap_or(0);
-                    if !self.match_class_set(prev, p, ep - 1) && self.match_class_set(cur, p, ep - 1)
+                    if !self.match_class_set(prev, p, ep - 1)
+                        && self.match_class_set(cur, p, ep - 1)
                     {
                         p = ep;
                         continue;
@@ -248,11 +249,7 @@ impl<'a> Matcher<'a> {
     }
 
     fn end_capture(&mut self, s: usize, p: usize) -> Step {
-        let Some(l) = self
-            .slots
-            .iter()
-            .rposition(|c| matches!(c, Slot::Open(_)))
-        else {
+        let Some(l) = self.slots.iter().rposition(|c| matches!(c, Slot::Open(_))) else {
             return Err(err("invalid pattern capture"));
         };
         let Slot::Open(start) = self.slots[l] else {
@@ -430,7 +427,11 @@ pub fn start_offset(init: i64, len: usize) -> Option<usize> {
 
 /// Finds the first match at or after `from`: `(start, end)` of the match; the matcher then
 /// holds its captures.
-pub fn search(m: &mut Matcher, from: usize, anchored: bool) -> Result<Option<(usize, usize)>, PatternError> {
+pub fn search(
+    m: &mut Matcher,
+    from: usize,
+    anchored: bool,
+) -> Result<Option<(usize, usize)>, PatternError> {
     let mut s = from;
     loop {
         if let Some(e) = m.match_at(s)? {
@@ -478,7 +479,10 @@ mod tests {
         assert_eq!(find("hello", "l+").map(|f| (f.0, f.1)), Some((3, 4)));
         assert_eq!(caps("key = value", "(%w+)%s*=%s*(%w+)"), ["key", "value"]);
         assert_eq!(caps("  trim  ", "^%s*(.-)%s*$"), ["trim"]);
-        assert_eq!(caps("2024-11-22", "(%d+)-(%d+)-(%d+)"), ["2024", "11", "22"]);
+        assert_eq!(
+            caps("2024-11-22", "(%d+)-(%d+)-(%d+)"),
+            ["2024", "11", "22"]
+        );
         assert_eq!(caps("abc", "()b()"), ["@2", "@3"]);
         assert_eq!(caps("f(a(b)c) x", "%b()"), ["(a(b)c)"]);
         assert_eq!(caps("THE (quick) fox", "%f[%a]%a+"), ["THE"]);

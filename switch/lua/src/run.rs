@@ -45,7 +45,9 @@ impl Callback {
     pub fn function(&self, lua: &Lua) -> mlua::Result<Option<Function>> {
         Ok(match &self.func {
             Value::Function(f) => Some(f.clone()),
-            Value::String(name) => lua.globals().get::<Option<Function>>(name.to_str()?.as_ref())?,
+            Value::String(name) => lua
+                .globals()
+                .get::<Option<Function>>(name.to_str()?.as_ref())?,
             _ => None,
         })
     }
@@ -112,7 +114,12 @@ impl Run {
         if self.hook_done.get() {
             return Ok(());
         }
-        let Some((f, arg)) = self.hangup_hook.borrow().as_ref().map(|cb| (cb.function(lua), cb.argument(lua))) else {
+        let Some((f, arg)) = self
+            .hangup_hook
+            .borrow()
+            .as_ref()
+            .map(|cb| (cb.function(lua), cb.argument(lua)))
+        else {
             return Ok(());
         };
         self.hook_done.set(true);
@@ -142,7 +149,11 @@ impl Run {
         if self.budget.killed() || crate::error::is_memory(&e) || is_exit(&e) {
             return Err(e);
         }
-        let msg = describe(&e, self.shared.settings.memory_limit, &self.budget.location());
+        let msg = describe(
+            &e,
+            self.shared.settings.memory_limit,
+            &self.budget.location(),
+        );
         tracing::error!(script = %self.script, "{what} failed: {msg}");
         Ok(())
     }
@@ -166,7 +177,10 @@ impl Output {
     }
 
     fn take(&self) -> String {
-        self.buf.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+        self.buf
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
     }
 }
 
@@ -212,7 +226,10 @@ pub(crate) fn execute(
         Err(e) => return fail(format!("{script}: cannot create a Lua state: {e}"), &output),
     };
     if let Err(e) = budget::install(&lua, budget.clone()) {
-        return fail(format!("{script}: cannot install the CPU budget: {e}"), &output);
+        return fail(
+            format!("{script}: cannot install the CPU budget: {e}"),
+            &output,
+        );
     }
     let run = Rc::new(Run {
         shared: shared.clone(),
@@ -259,13 +276,21 @@ fn run_in(
     };
     let result = match run.shared.cache.load(lua, script) {
         Ok(f) => {
+            lua.gc_restart();
             run.budget.resume();
-            let args = MultiValue::from_iter(argv.iter().filter_map(|a| lua.create_string(a).ok()).map(Value::String));
+            let args = MultiValue::from_iter(
+                argv.iter()
+                    .filter_map(|a| lua.create_string(a).ok())
+                    .map(Value::String),
+            );
             let r = f.call::<()>(args);
             run.budget.pause();
             r.map_err(|e| describe_or_exit(&e, limit, &near(run)))
         }
-        Err(msg) => Err(Some(msg)),
+        Err(msg) => {
+            lua.gc_restart();
+            Err(Some(msg))
+        }
     };
     // The call went down while the script ran (or it hung up itself): the hook runs now.
     if let Some(ud) = &session_ud {

@@ -47,11 +47,16 @@ pub fn new_state(
         | StdLib::COROUTINE
         | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::new())?;
+    // No collection while the state is set up: everything made now lives to the end. The
+    // run restarts the collector before the script starts.
+    lua.gc_stop();
     if limit > 0 {
         lua.set_memory_limit(limit)?;
     }
     let g = lua.globals();
-    for name in ["dofile", "loadfile", "warn", "require", "module", "io", "debug"] {
+    for name in [
+        "dofile", "loadfile", "warn", "require", "module", "io", "debug",
+    ] {
         g.raw_set(name, Value::Nil)?;
     }
     let os: Table = g.raw_get("os")?;
@@ -114,7 +119,9 @@ fn install_pcall(lua: &Lua, g: &Table) -> mlua::Result<()> {
             .map(|f| f.dump(true))
             .map_err(|e| e.to_string())
     });
-    let code = code.as_ref().map_err(|e| mlua::Error::RuntimeError(e.clone()))?;
+    let code = code
+        .as_ref()
+        .map_err(|e| mlua::Error::RuntimeError(e.clone()))?;
     let plain = lua.create_function(|lua, e: Value| {
         Ok(match e {
             Value::Error(e) => Value::String(lua.create_string(crate::error::plain(&e))?),
@@ -179,10 +186,7 @@ fn install_require(lua: &Lua, g: &Table, cache: Arc<ScriptCache>) -> mlua::Resul
     }
     loaded.raw_set("_G", g.clone())?;
     package.raw_set("loaded", loaded.clone())?;
-    package.raw_set(
-        "path",
-        format!("{}/?.lua", cache.root().display()).as_str(),
-    )?;
+    package.raw_set("path", format!("{}/?.lua", cache.root().display()).as_str())?;
     g.raw_set("package", package)?;
     g.raw_set(
         "require",
@@ -195,7 +199,10 @@ fn install_require(lua: &Lua, g: &Table, cache: Arc<ScriptCache>) -> mlua::Resul
             let file = module_file(&name)
                 .ok_or_else(|| located(lua, format!("require: bad module name {name:?}")))?;
             let f = cache.load(lua, &file).map_err(|e| {
-                located(lua, format!("require {name:?}: {e} (modules come from the scripts folder only)"))
+                located(
+                    lua,
+                    format!("require {name:?}: {e} (modules come from the scripts folder only)"),
+                )
             })?;
             let v: Value = f.call(name.as_str())?;
             let v = if v.is_nil() { Value::Boolean(true) } else { v };

@@ -29,11 +29,31 @@ use crate::session::LuaSession;
 pub(crate) fn add_methods<M: UserDataMethods<LuaSession>>(m: &mut M) {
     m.add_function(
         "say",
-        |lua, (ud, text, lang, kind, method, _gender): (AnyUserData, String, Option<String>, Option<String>, Option<String>, Option<String>)| {
-            if let Some(l) = lang.as_deref().filter(|l| !l.is_empty() && !l.starts_with("en")) {
-                tracing::info!("{}say: only English prompts exist; {l:?} is said in English", location(lua));
+        |lua,
+         (ud, text, lang, kind, method, _gender): (
+            AnyUserData,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )| {
+            if let Some(l) = lang
+                .as_deref()
+                .filter(|l| !l.is_empty() && !l.starts_with("en"))
+            {
+                tracing::info!(
+                    "{}say: only English prompts exist; {l:?} is said in English",
+                    location(lua)
+                );
             }
-            say(lua, &ud, &text, kind.as_deref().unwrap_or("number"), method.as_deref().unwrap_or("pronounced"))
+            say(
+                lua,
+                &ud,
+                &text,
+                kind.as_deref().unwrap_or("number"),
+                method.as_deref().unwrap_or("pronounced"),
+            )
         },
     );
     m.add_function(
@@ -63,21 +83,35 @@ fn say(lua: &Lua, ud: &AnyUserData, text: &str, kind: &str, method: &str) -> mlu
 /// `telephone_number`, `telephone_extension`, `account_number`, `name_spelled`,
 /// `ip_address`, `time_measurement`) by `method` (`pronounced`, `iterated`, `counted`), and
 /// a note about what could not be said.
-pub fn files_for(text: &str, kind: &str, method: &str) -> Result<(Vec<String>, Option<String>), String> {
+pub fn files_for(
+    text: &str,
+    kind: &str,
+    method: &str,
+) -> Result<(Vec<String>, Option<String>), String> {
     let kind = kind.trim().to_ascii_lowercase();
     let method = method.trim().to_ascii_lowercase();
     match kind.as_str() {
         "number" | "items" | "persons" | "messages" => {
-            let digits: String = text.trim().chars().filter(|c| !matches!(c, ',' | ' ')).collect();
+            let digits: String = text
+                .trim()
+                .chars()
+                .filter(|c| !matches!(c, ',' | ' '))
+                .collect();
             if method == "iterated" {
                 return Ok(iterated(&digits));
             }
             let (whole, note) = match digits.split_once('.') {
-                Some((w, _)) => (w, Some("the decimals are not said (no \"point\" prompt)".to_string())),
+                Some((w, _)) => (
+                    w,
+                    Some("the decimals are not said (no \"point\" prompt)".to_string()),
+                ),
                 None => (digits.as_str(), None),
             };
             let (whole, note) = match whole.strip_prefix('-') {
-                Some(w) => (w, Some("the sign is not said (no \"minus\" prompt)".to_string())),
+                Some(w) => (
+                    w,
+                    Some("the sign is not said (no \"minus\" prompt)".to_string()),
+                ),
                 None => (whole, note),
             };
             let n: u64 = whole
@@ -89,8 +123,13 @@ pub fn files_for(text: &str, kind: &str, method: &str) -> Result<(Vec<String>, O
             };
             Ok((number(n), note))
         }
-        "telephone_number" | "telephone_extension" | "account_number" | "name_spelled"
-        | "name_phonetic" | "ip_address" | "digits" => Ok(iterated(text)),
+        "telephone_number"
+        | "telephone_extension"
+        | "account_number"
+        | "name_spelled"
+        | "name_phonetic"
+        | "ip_address"
+        | "digits" => Ok(iterated(text)),
         "time_measurement" => {
             let secs = seconds(text).ok_or_else(|| format!("{text:?} is not a duration"))?;
             let (m, s) = (secs / 60, secs % 60);
@@ -111,9 +150,9 @@ pub fn files_for(text: &str, kind: &str, method: &str) -> Result<(Vec<String>, O
 
 /// `125`, `2:05` or `1:02:05` as seconds.
 fn seconds(text: &str) -> Option<u64> {
-    text.trim()
-        .split(':')
-        .try_fold(0u64, |acc, part| Some(acc * 60 + part.trim().parse::<u64>().ok()?))
+    text.trim().split(':').try_fold(0u64, |acc, part| {
+        Some(acc * 60 + part.trim().parse::<u64>().ok()?)
+    })
 }
 
 /// One prompt per character: digits, `*` and `#`; other characters are skipped (noted).
@@ -145,28 +184,28 @@ fn words(n: u64, out: &mut Vec<String>) {
         0..=19 => out.push(n.to_string()),
         20..=99 => {
             out.push((n / 10 * 10).to_string());
-            if n % 10 > 0 {
+            if !n.is_multiple_of(10) {
                 out.push((n % 10).to_string());
             }
         }
         100..=999 => {
             words(n / 100, out);
             out.push("hundred".into());
-            if n % 100 > 0 {
+            if !n.is_multiple_of(100) {
                 words(n % 100, out);
             }
         }
         1_000..=999_999 => {
             words(n / 1000, out);
             out.push("thousand".into());
-            if n % 1000 > 0 {
+            if !n.is_multiple_of(1000) {
                 words(n % 1000, out);
             }
         }
         _ => {
             words(n / 1_000_000, out);
             out.push("million".into());
-            if n % 1_000_000 > 0 {
+            if !n.is_multiple_of(1_000_000) {
                 words(n % 1_000_000, out);
             }
         }
@@ -216,7 +255,10 @@ fn say_phrase(lua: &Lua, ud: &AnyUserData, name: &str, data: &str) -> mlua::Resu
                     let _ = run.wait(|| h.sleep(std::time::Duration::from_millis(ms)));
                 }
             }
-            other => tracing::warn!("{}sayPhrase {name}: unknown action {other:?}", location(lua)),
+            other => tracing::warn!(
+                "{}sayPhrase {name}: unknown action {other:?}",
+                location(lua)
+            ),
         }
     }
     Ok(())
@@ -260,12 +302,15 @@ struct RawPhrase {
     nomatch: Vec<String>,
 }
 
+/// A loaded phrase file: its version (modified, length) and phrases.
+type Loaded = (Option<SystemTime>, u64, Arc<BTreeMap<String, Arc<Phrase>>>);
+
 /// `phrases.toml`, read again when it changes; a broken edit is logged and the last good
 /// version kept.
 #[derive(Debug)]
 pub(crate) struct PhraseBook {
     path: PathBuf,
-    loaded: Mutex<Option<(Option<SystemTime>, u64, Arc<BTreeMap<String, Arc<Phrase>>>)>>,
+    loaded: Mutex<Option<Loaded>>,
 }
 
 impl PhraseBook {
@@ -292,7 +337,10 @@ impl PhraseBook {
             {
                 Ok(p) => *loaded = Some((version.0, version.1, Arc::new(p))),
                 Err(e) => {
-                    tracing::error!("{}: {e} (keeping the phrases loaded before)", self.path.display());
+                    tracing::error!(
+                        "{}: {e} (keeping the phrases loaded before)",
+                        self.path.display()
+                    );
                     let old = loaded.as_ref().map(|l| l.2.clone()).unwrap_or_default();
                     *loaded = Some((version.0, version.1, old));
                 }
@@ -304,9 +352,13 @@ impl PhraseBook {
 
 fn parse(text: &str) -> Result<BTreeMap<String, Arc<Phrase>>, String> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
+        let line = e.span().map(|s| {
+            text.as_bytes()[..s.start.min(text.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1
+        });
         match line {
             Some(l) => format!("line {l}: {}", e.message()),
             None => e.message().to_string(),
@@ -343,7 +395,11 @@ mod tests {
             .unwrap()
             .0
             .iter()
-            .map(|f| f.trim_start_matches("digits/").trim_end_matches(".wav").to_string())
+            .map(|f| {
+                f.trim_start_matches("digits/")
+                    .trim_end_matches(".wav")
+                    .to_string()
+            })
             .collect()
     }
 
@@ -358,7 +414,10 @@ mod tests {
             ["1", "million", "2", "hundred", "30", "4", "thousand", "5", "hundred", "60", "7"]
         );
         assert_eq!(names("1013", "number", "iterated"), ["1", "0", "1", "3"]);
-        assert_eq!(names("12*#", "telephone_number", ""), ["1", "2", "star", "pound"]);
+        assert_eq!(
+            names("12*#", "telephone_number", ""),
+            ["1", "2", "star", "pound"]
+        );
         assert!(files_for("abc", "number", "pronounced").is_err());
         assert!(files_for("1", "current_date", "").is_err());
     }
@@ -367,8 +426,18 @@ mod tests {
     fn durations() {
         assert_eq!(seconds("125"), Some(125));
         assert_eq!(seconds("1:02:05"), Some(3725));
-        let f = files_for("125", "time_measurement", "pronounced").unwrap().0;
-        assert_eq!(f, ["digits/2.wav", "ivr/ivr-minutes.wav", "digits/5.wav", "ivr/ivr-seconds.wav"]);
+        let f = files_for("125", "time_measurement", "pronounced")
+            .unwrap()
+            .0;
+        assert_eq!(
+            f,
+            [
+                "digits/2.wav",
+                "ivr/ivr-minutes.wav",
+                "digits/5.wav",
+                "ivr/ivr-seconds.wav"
+            ]
+        );
     }
 
     #[test]
@@ -377,6 +446,9 @@ mod tests {
         assert!(p.contains_key("x"));
         let e = parse("[phrase.x]\nactions = [\"a\"]\nbogus = 1\n").unwrap_err();
         assert!(e.starts_with("line 3:"), "{e}");
-        assert_eq!(expand("say $1 ${data}", &["12".into(), "1".into()], "12"), "say 1 12");
+        assert_eq!(
+            expand("say $1 ${data}", &["12".into(), "1".into()], "12"),
+            "say 1 12"
+        );
     }
 }

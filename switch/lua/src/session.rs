@@ -76,7 +76,10 @@ pub(crate) fn status(ok: bool) -> i64 {
 
 /// A Q.850 cause name as given (any case); unknown names become NORMAL_CLEARING, logged.
 pub(crate) fn cause_name(lua: &Lua, given: Option<String>) -> String {
-    let Some(c) = given.map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()) else {
+    let Some(c) = given
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+    else {
         return "NORMAL_CLEARING".into();
     };
     if hangup_cause_code(&c).is_some() {
@@ -105,7 +108,10 @@ impl UserData for LuaSession {
         m.add_function("ready", |lua, ud: AnyUserData| {
             let (up, stub) = {
                 let s = this(&ud)?;
-                (s.up().is_some(), s.handle.is_none().then(|| s.why.clone()).flatten())
+                (
+                    s.up().is_some(),
+                    s.handle.is_none().then(|| s.why.clone()).flatten(),
+                )
             };
             if let Some(why) = stub {
                 tracing::debug!("{}session not ready: {why}", crate::error::location(lua));
@@ -138,12 +144,15 @@ impl UserData for LuaSession {
         m.add_method("getVariable", |_, s, name: String| {
             Ok(s.live().and_then(|h| h.get_variable(&name)))
         });
-        m.add_method("setVariable", |_, s, (name, value): (String, Option<String>)| {
-            if let Some(h) = s.live() {
-                h.set_variable(&name, value.as_deref());
-            }
-            Ok(())
-        });
+        m.add_method(
+            "setVariable",
+            |_, s, (name, value): (String, Option<String>)| {
+                if let Some(h) = s.live() {
+                    h.set_variable(&name, value.as_deref());
+                }
+                Ok(())
+            },
+        );
         m.add_method("getState", |_, s, ()| {
             Ok(match s.live() {
                 Some(h) => h.state(),
@@ -175,30 +184,39 @@ impl UserData for LuaSession {
             }
             Ok(status(h.transfer(dest.trim()).is_ok()))
         });
-        m.add_function("execute", |lua, (ud, app, args): (AnyUserData, String, Option<String>)| {
-            execute(lua, &ud, &app, args.as_deref().unwrap_or(""))
-        });
-        m.add_function("setInputCallback", |lua, (_, func, arg): (AnyUserData, Value, Value)| {
-            let run = run_of(lua)?;
-            *run.input.borrow_mut() = match func {
-                Value::Nil => None,
-                func => Some(Callback { func, arg }),
-            };
-            Ok(())
-        });
+        m.add_function(
+            "execute",
+            |lua, (ud, app, args): (AnyUserData, String, Option<String>)| {
+                execute(lua, &ud, &app, args.as_deref().unwrap_or(""))
+            },
+        );
+        m.add_function(
+            "setInputCallback",
+            |lua, (_, func, arg): (AnyUserData, Value, Value)| {
+                let run = run_of(lua)?;
+                *run.input.borrow_mut() = match func {
+                    Value::Nil => None,
+                    func => Some(Callback { func, arg }),
+                };
+                Ok(())
+            },
+        );
         m.add_function("unsetInputCallback", |lua, _: AnyUserData| {
             *run_of(lua)?.input.borrow_mut() = None;
             Ok(())
         });
-        m.add_function("setHangupHook", |lua, (_, func, arg): (AnyUserData, Value, Value)| {
-            let run = run_of(lua)?;
-            *run.hangup_hook.borrow_mut() = match func {
-                Value::Nil => None,
-                func => Some(Callback { func, arg }),
-            };
-            run.hook_done.set(false);
-            Ok(())
-        });
+        m.add_function(
+            "setHangupHook",
+            |lua, (_, func, arg): (AnyUserData, Value, Value)| {
+                let run = run_of(lua)?;
+                *run.hangup_hook.borrow_mut() = match func {
+                    Value::Nil => None,
+                    func => Some(Callback { func, arg }),
+                };
+                run.hook_done.set(false);
+                Ok(())
+            },
+        );
         m.add_method("flushDigits", |lua, s, ()| {
             run_of(lua)?.pending.borrow_mut().clear();
             if let Some(h) = s.live() {
@@ -207,21 +225,39 @@ impl UserData for LuaSession {
             Ok(0)
         });
         m.add_method("flushEvents", |_, _, ()| Ok(0));
-        m.add_method("speak", |lua, _, _text: Option<String>| -> mlua::Result<i64> {
-            Err(located(lua, "session:speak: no TTS engine loaded"))
-        });
+        m.add_method(
+            "speak",
+            |lua, _, _text: Option<String>| -> mlua::Result<i64> {
+                Err(located(lua, "session:speak: no TTS engine loaded"))
+            },
+        );
         for name in ["set_tts_params", "set_tts_parms"] {
-            m.add_method(name, |lua, _, (engine, voice): (Option<String>, Option<String>)| {
-                *run_of(lua)?.tts.borrow_mut() = Some((engine.unwrap_or_default(), voice.unwrap_or_default()));
-                Ok(())
-            });
+            m.add_method(
+                name,
+                |lua, _, (engine, voice): (Option<String>, Option<String>)| {
+                    *run_of(lua)?.tts.borrow_mut() =
+                        Some((engine.unwrap_or_default(), voice.unwrap_or_default()));
+                    Ok(())
+                },
+            );
         }
-        m.add_method("consoleLog", |lua, s, (level, msg): (Option<String>, Option<String>)| {
-            crate::freeswitch::console_log(lua, level.as_deref(), msg.as_deref().unwrap_or(""), s.handle.as_ref().map(|h| h.uuid()));
-            Ok(())
-        });
+        m.add_method(
+            "consoleLog",
+            |lua, s, (level, msg): (Option<String>, Option<String>)| {
+                crate::freeswitch::console_log(
+                    lua,
+                    level.as_deref(),
+                    msg.as_deref().unwrap_or(""),
+                    s.handle.as_ref().map(|h| h.uuid()),
+                );
+                Ok(())
+            },
+        );
         m.add_method("originate", |lua, _, _args: mlua::MultiValue| {
-            tracing::warn!("{}session:originate: the switch cannot originate calls yet", crate::error::location(lua));
+            tracing::warn!(
+                "{}session:originate: the switch cannot originate calls yet",
+                crate::error::location(lua)
+            );
             Ok(false)
         });
         crate::input::add_methods(m);
@@ -233,7 +269,9 @@ impl UserData for LuaSession {
 fn answer_state(s: &LuaSession) -> String {
     match s.live() {
         Some(h) if !h.ready() => "hangup".into(),
-        Some(h) => h.get_variable("answer_state").unwrap_or_else(|| "ringing".into()),
+        Some(h) => h
+            .get_variable("answer_state")
+            .unwrap_or_else(|| "ringing".into()),
         None => "none".into(),
     }
 }
@@ -246,7 +284,10 @@ fn execute(lua: &Lua, ud: &AnyUserData, app: &str, args: &str) -> mlua::Result<(
     let Some(h) = handle else { return Ok(()) };
     let app = app.trim();
     if app.is_empty() {
-        tracing::error!("{}session:execute: no application specified", crate::error::location(lua));
+        tracing::error!(
+            "{}session:execute: no application specified",
+            crate::error::location(lua)
+        );
         return Ok(());
     }
     if app == "transfer" {

@@ -26,9 +26,11 @@ pub fn install(lua: &Lua, string: &Table, budget: &Arc<Budget>, limit: usize) ->
     let b = budget.clone();
     string.raw_set(
         "gmatch",
-        lua.create_function(move |lua, (s, p, init): (LuaString, LuaString, Option<i64>)| {
-            gmatch(lua, &b, s, p, init)
-        })?,
+        lua.create_function(
+            move |lua, (s, p, init): (LuaString, LuaString, Option<i64>)| {
+                gmatch(lua, &b, s, p, init)
+            },
+        )?,
     )?;
     let b = budget.clone();
     string.raw_set(

@@ -32,12 +32,14 @@ impl Scripts {
 
     fn run(&self, name: &str, source: &str) -> RunOutcome {
         std::fs::write(self.dir.join("scripts").join(name), source).unwrap();
-        self.host.run_script(name, &["a1".into(), "a2".into()], None)
+        self.host
+            .run_script(name, &["a1".into(), "a2".into()], None)
     }
 
     fn error(&self, name: &str, source: &str) -> String {
         let out = self.run(name, source);
-        out.error.unwrap_or_else(|| panic!("{name} did not fail; printed {:?}", out.output))
+        out.error
+            .unwrap_or_else(|| panic!("{name} did not fail; printed {:?}", out.output))
     }
 }
 
@@ -85,7 +87,11 @@ fn load_takes_text_only() {
     assert_eq!(out.error, None);
     let lines: Vec<&str> = out.output.lines().collect();
     assert_eq!(lines[0], "2");
-    assert!(lines[1].starts_with("nil\t") && lines[1].contains("binary chunk"), "{}", lines[1]);
+    assert!(
+        lines[1].starts_with("nil\t") && lines[1].contains("binary chunk"),
+        "{}",
+        lines[1]
+    );
     assert_eq!(lines[2], "5");
 }
 
@@ -101,12 +107,19 @@ fn io_open_and_os_execute_are_errors_with_the_line() {
 #[test]
 fn require_reads_only_the_scripts_folder() {
     let s = Scripts::new("require");
-    std::fs::write(s.dir.join("scripts/lib/greet.lua"), "return { hi = function() return 'hi' end }").unwrap();
+    std::fs::write(
+        s.dir.join("scripts/lib/greet.lua"),
+        "return { hi = function() return 'hi' end }",
+    )
+    .unwrap();
     std::fs::write(s.dir.join("secret.lua"), "return 'secret'").unwrap();
     let out = s.run("req.lua", "local g = require('lib.greet')\nprint(g.hi(), require('lib.greet') == g, require('string') == string)");
     assert_eq!(out.error, None);
     assert_eq!(out.output, "hi\ttrue\ttrue\n");
-    for (i, name) in ["../secret", "/etc/passwd", "lib/../../secret", "nothere"].iter().enumerate() {
+    for (i, name) in ["../secret", "/etc/passwd", "lib/../../secret", "nothere"]
+        .iter()
+        .enumerate()
+    {
         let e = s.error(&format!("req{i}.lua"), &format!("\nrequire({name:?})"));
         assert!(e.starts_with(&format!("req{i}.lua:2: require")), "{e}");
     }
@@ -115,12 +128,24 @@ fn require_reads_only_the_scripts_folder() {
 #[test]
 fn a_memory_bomb_stops_at_the_limit() {
     let s = Scripts::with("mem", |s| s.memory_limit = 1 << 20);
-    let e = s.error("rep.lua", "local x = 1\nlocal s = string.rep('x', 100 * 1024 * 1024)\n");
-    assert!(e.starts_with("rep.lua:2:") && e.contains("lua.memory_limit"), "{e}");
+    let e = s.error(
+        "rep.lua",
+        "local x = 1\nlocal s = string.rep('x', 100 * 1024 * 1024)\n",
+    );
+    assert!(
+        e.starts_with("rep.lua:2:") && e.contains("lua.memory_limit"),
+        "{e}"
+    );
     let e = s.error("grow.lua", "local t = {}\nlocal s = 'xxxxxxxxxxxxxxxx'\nwhile true do\n  s = s .. s\n  t[#t + 1] = s\nend\n");
-    assert!(e.contains("not enough memory") && e.contains("lua.memory_limit is 1048576 bytes"), "{e}");
+    assert!(
+        e.contains("not enough memory") && e.contains("lua.memory_limit is 1048576 bytes"),
+        "{e}"
+    );
     assert!(e.starts_with("grow.lua:"), "{e}");
-    let e = s.error("gsub.lua", "local s = string.rep('a', 100000)\nlocal r = s:gsub('a', string.rep('b', 100))\n");
+    let e = s.error(
+        "gsub.lua",
+        "local s = string.rep('a', 100000)\nlocal r = s:gsub('a', string.rep('b', 100))\n",
+    );
     assert!(e.starts_with("gsub.lua:2:") && e.contains("memory"), "{e}");
 }
 
@@ -130,13 +155,28 @@ fn an_endless_loop_is_stopped_with_script_line_and_reason() {
     let t = Instant::now();
     let e = s.error("loop.lua", "local n = 0\nwhile true do\n  n = n + 1\nend\n");
     assert!(t.elapsed() < Duration::from_secs(5));
-    assert!(e.starts_with("loop.lua:") && e.contains("lua.max_cpu_ms (300 ms)"), "{e}");
+    assert!(
+        e.starts_with("loop.lua:") && e.contains("lua.max_cpu_ms (300 ms)"),
+        "{e}"
+    );
     // pcall does not save it, nor a coroutine, nor a load reader.
-    let e = s.error("pcall.lua", "while true do\n  pcall(function() while true do end end)\nend\n");
+    let e = s.error(
+        "pcall.lua",
+        "while true do\n  pcall(function() while true do end end)\nend\n",
+    );
     assert!(e.contains("lua.max_cpu_ms"), "{e}");
-    let e = s.error("co.lua", "coroutine.wrap(function()\n  while true do end\nend)()\n");
-    assert!(e.contains("co.lua:2:") && e.contains("lua.max_cpu_ms"), "{e}");
-    let e = s.error("reader.lua", "while true do load(function() while true do end end) end\n");
+    let e = s.error(
+        "co.lua",
+        "coroutine.wrap(function()\n  while true do end\nend)()\n",
+    );
+    assert!(
+        e.contains("co.lua:2:") && e.contains("lua.max_cpu_ms"),
+        "{e}"
+    );
+    let e = s.error(
+        "reader.lua",
+        "while true do load(function() while true do end end) end\n",
+    );
     assert!(e.contains("lua.max_cpu_ms"), "{e}");
 }
 
@@ -149,14 +189,23 @@ fn a_slow_pattern_is_stopped_too() {
         "local s = string.rep('a', 30000)\nlocal x = s:find('(.-)(.-)(.-)(.-)b')\n",
     );
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
-    assert!(e.starts_with("find.lua:2:") && e.contains("lua.max_cpu_ms"), "{e}");
+    assert!(
+        e.starts_with("find.lua:2:") && e.contains("lua.max_cpu_ms"),
+        "{e}"
+    );
 }
 
 #[test]
 fn deep_recursion_is_an_error() {
     let s = Scripts::new("recursion");
-    let e = s.error("deep.lua", "local function f(n) return 1 + f(n + 1) end\nf(1)\n");
-    assert!(e.contains("stack overflow") || e.contains("not enough memory"), "{e}");
+    let e = s.error(
+        "deep.lua",
+        "local function f(n) return 1 + f(n + 1) end\nf(1)\n",
+    );
+    assert!(
+        e.contains("stack overflow") || e.contains("not enough memory"),
+        "{e}"
+    );
     assert!(e.starts_with("deep.lua:"), "{e}");
     let out = s.run("cdeep.lua", "local function f() return pcall(f) end\nprint(f())\nlocal function g(x) return (x:gsub('.', g)) end\nprint(pcall(g, 'ab'))");
     assert_eq!(out.error, None);
@@ -166,10 +215,16 @@ fn deep_recursion_is_an_error() {
 #[test]
 fn finalizers_and_endless_table_shifts_are_refused() {
     let s = Scripts::new("gc");
-    let e = s.error("gc.lua", "setmetatable({}, {__gc = function() while true do end end})\n");
+    let e = s.error(
+        "gc.lua",
+        "setmetatable({}, {__gc = function() while true do end end})\n",
+    );
     assert!(e.starts_with("gc.lua:1:") && e.contains("__gc"), "{e}");
     let e = s.error("len.lua", "local t = setmetatable({}, {__len = function() return math.maxinteger end})\ntable.insert(t, 1, 'x')\n");
-    assert!(e.starts_with("len.lua:2:") && e.contains("table.insert"), "{e}");
+    assert!(
+        e.starts_with("len.lua:2:") && e.contains("table.insert"),
+        "{e}"
+    );
     let e = s.error("move.lua", "table.move({}, 1, math.maxinteger - 1, 2)\n");
     assert!(e.contains("table.move"), "{e}");
 }
@@ -199,7 +254,11 @@ fn patterns_behave_like_lua() {
     assert_eq!(lines[3], "Ann is 7\t2");
     assert_eq!(lines[4], "aBc\t1");
     assert_eq!(lines[5], "one,two,three\tx-x-x\t2\t2\t3");
-    assert!(lines[6].starts_with("false\t") && lines[6].contains("malformed pattern"), "{}", lines[6]);
+    assert!(
+        lines[6].starts_with("false\t") && lines[6].contains("malformed pattern"),
+        "{}",
+        lines[6]
+    );
 }
 
 #[test]
@@ -238,7 +297,10 @@ fn syntax_errors_name_file_and_line_and_an_edit_gone_wrong_keeps_the_old_version
 #[test]
 fn nothing_leaks_from_one_run_to_the_next() {
     let s = Scripts::new("leak");
-    let out = s.run("a.lua", "leaked = 42\nstring.upper = nil\ngetmetatable('').__index = {}\n");
+    let out = s.run(
+        "a.lua",
+        "leaked = 42\nstring.upper = nil\ngetmetatable('').__index = {}\n",
+    );
     assert_eq!(out.error, None);
     let out = s.run("b.lua", "print(leaked, ('x'):upper())");
     assert_eq!(out.output, "nil\tX\n");
@@ -299,10 +361,12 @@ fn events_serialize_and_api_says_no_switch() {
     assert_eq!(lines[0], "me\thello\tCUSTOM\tmy::thing");
     assert_eq!(lines[1], "true");
     assert_eq!(lines[2], "true\tnil");
-    assert!(lines[3].starts_with("false\t") && lines[3].contains("unknown event name"), "{}", lines[3]);
+    assert!(
+        lines[3].starts_with("false\t") && lines[3].contains("unknown event name"),
+        "{}",
+        lines[3]
+    );
     assert_eq!(lines[4], "-ERR status Command not found!");
     assert_eq!(lines[6], "nil");
     assert_eq!(lines[7], "false");
 }
-
-

@@ -89,7 +89,8 @@ impl RawLua {
         if self.db_dir.trim().is_empty() {
             return Err(bad("lua.db_dir", "must name a folder".into()));
         }
-        let memory_limit = parse_size(&self.memory_limit).map_err(|m| bad("lua.memory_limit", m))?;
+        let memory_limit =
+            parse_size(&self.memory_limit).map_err(|m| bad("lua.memory_limit", m))?;
         if !(MIN_LUA_MEMORY..=1 << 30).contains(&memory_limit) {
             return Err(bad(
                 "lua.memory_limit",
@@ -128,9 +129,7 @@ fn parse_size(raw: &RawSize) -> Result<usize, String> {
         RawSize::Bytes(n) => Err(format!("{n} is negative")),
         RawSize::Text(t) => {
             let s = t.trim();
-            let split = s
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(s.len());
+            let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
             let (num, unit) = s.split_at(split);
             let n: usize = num
                 .parse()
@@ -140,7 +139,11 @@ fn parse_size(raw: &RawSize) -> Result<usize, String> {
                 "k" | "kb" | "kib" => 1 << 10,
                 "m" | "mb" | "mib" => 1 << 20,
                 "g" | "gb" | "gib" => 1 << 30,
-                other => return Err(format!("unknown size unit {other:?} in {t:?}: use KiB, MiB or GiB")),
+                other => {
+                    return Err(format!(
+                        "unknown size unit {other:?} in {t:?}: use KiB, MiB or GiB"
+                    ))
+                }
             };
             n.checked_mul(mult)
                 .ok_or_else(|| format!("size {t:?} is too large"))

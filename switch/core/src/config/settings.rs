@@ -393,7 +393,10 @@ fn global_vars(
                 other => {
                     return Err(bad(
                         &format!("vars.{k}"),
-                        format!("must be a string, number or boolean, not a {}", other.type_str()),
+                        format!(
+                            "must be a string, number or boolean, not a {}",
+                            other.type_str()
+                        ),
                     ))
                 }
             };

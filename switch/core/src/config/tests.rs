@@ -504,10 +504,16 @@ fn lua_section_and_global_vars() {
         .unwrap();
     assert_eq!(c.lua.memory_limit, 512 << 10);
     assert_eq!(c.lua.fallback.as_deref(), Some("1001"));
-    assert_eq!(c.vars.get("ivr_clock").map(String::as_str), Some("Sat 10:00"));
+    assert_eq!(
+        c.vars.get("ivr_clock").map(String::as_str),
+        Some("Sat 10:00")
+    );
     assert_eq!(c.vars.get("open").map(String::as_str), Some("true"));
     let (_c, e) = main_error("[lua]\nmax_cpu_ms = 0\n");
-    assert_eq!((e.key.as_deref(), e.line), (Some("lua.max_cpu_ms"), Some(2)));
+    assert_eq!(
+        (e.key.as_deref(), e.line),
+        (Some("lua.max_cpu_ms"), Some(2))
+    );
     let (_c, e) = main_error("[lua]\nmemory_limit = \"8 parsecs\"\n");
     assert_eq!(e.key.as_deref(), Some("lua.memory_limit"));
     let (_c, e) = main_error("[lua]\nmemory_limit = 1000\n");

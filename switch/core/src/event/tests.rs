@@ -225,7 +225,10 @@ fn dropping_a_subscription_unsubscribes() {
 
 #[test]
 fn remove_drops_every_header_of_a_name_but_never_the_event_name() {
-    let mut e = Event::new("CUSTOM").with("X-A", "1").with("x-a", "2").with("X-B", "3");
+    let mut e = Event::new("CUSTOM")
+        .with("X-A", "1")
+        .with("x-a", "2")
+        .with("X-B", "3");
     assert!(e.remove("X-A"));
     assert!(!e.remove("X-A"));
     assert!(!e.remove("Event-Name"));
