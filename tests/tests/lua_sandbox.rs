@@ -77,6 +77,7 @@ fn escapes_are_refused_or_stopped_while_another_call_keeps_its_media() {
         moh.wait_for_packets(25, T).packets >= 25,
         "no music on hold"
     );
+    let (start, start_packets) = (Instant::now(), moh.stats().packets);
     for (name, _, expect) in cases {
         let before = (Instant::now(), moh.stats().packets);
         let sink = RtpSink::bind();
@@ -90,15 +91,22 @@ fn escapes_are_refused_or_stopped_while_another_call_keeps_its_media() {
             .wait_log(&parts, T)
             .unwrap_or_else(|| panic!("{name}: no log line with {parts:?}"));
         assert!(line.contains("ERROR"), "{line}");
-        // 50 packets a second went on flowing to the held call meanwhile.
+        // Packets went on flowing to the held call meanwhile (50 a second; short windows
+        // on a busy machine are noisy, the whole run is checked closer below).
         let (t0, p0) = before;
         let secs = t0.elapsed().as_secs_f64();
         let got = moh.stats().packets - p0;
         assert!(
-            got as f64 >= secs * 50.0 * 0.7,
+            got as f64 >= secs * 50.0 * 0.4,
             "{name}: music on hold got {got} packets in {secs:.2} s"
         );
     }
+    let secs = start.elapsed().as_secs_f64();
+    let got = moh.stats().packets - start_packets;
+    assert!(
+        got as f64 >= secs * 50.0 * 0.75,
+        "music on hold got {got} packets in {secs:.2} s"
+    );
     assert!(!pwned.exists(), "os.execute ran");
     let cdrs = sw.wait_cdrs(cases.len(), T);
     assert_eq!(
