@@ -113,7 +113,7 @@ impl Call {
             match wake {
                 Wake::Done(r) => break r,
                 Wake::Req(req) => {
-                    if let Err(e) = self.serve(req, &mut pending).await {
+                    if let Err(e) = self.serve(req, &mut pending, &shared).await {
                         self.script_hung_up(&shared, &mut pending, &e).await;
                         gave_up_at = Some(Instant::now() + AFTER_HANGUP);
                         ended.get_or_insert(e);
@@ -173,16 +173,28 @@ impl Call {
         }
     }
 
-    /// Serves one request; Err when the call ended doing it.
-    async fn serve(&mut self, req: ScriptRequest, p: &mut Pending) -> Result<(), End> {
+    /// Serves one request; Err when the call ended doing it. A call that ended is marked so
+    /// in `shared` before the script gets its reply: the script's next `ready()` is false.
+    async fn serve(
+        &mut self,
+        req: ScriptRequest,
+        p: &mut Pending,
+        shared: &Shared,
+    ) -> Result<(), End> {
         match req {
             ScriptRequest::Answer(r) => {
                 let res = self.answer().await;
+                if let Err(e) = &res {
+                    shared.hung_up(&e.cause);
+                }
                 let _ = r.send(res.as_ref().map(|_| ()).map_err(|e| refused(&e.cause)));
                 res?;
             }
             ScriptRequest::PreAnswer(r) => {
                 let res = self.pre_answer().await;
+                if let Err(e) = &res {
+                    shared.hung_up(&e.cause);
+                }
                 let _ = r.send(res.as_ref().map(|_| ()).map_err(|e| refused(&e.cause)));
                 res?;
             }
@@ -212,7 +224,13 @@ impl Call {
                 started,
             } => {
                 self.stop_play_pending(p).await;
-                let id = self.start_playback(&what, &stop_on).await?;
+                let id = match self.start_playback(&what, &stop_on).await {
+                    Ok(id) => id,
+                    Err(e) => {
+                        shared.hung_up(&e.cause);
+                        return Err(e);
+                    }
+                };
                 match id {
                     Some(id) => {
                         // With no digits that stop it, the script's input callback gets them.
@@ -270,6 +288,7 @@ impl Call {
                         let _ = r.send(Err(ScriptError::Refused(cause)));
                     }
                     Err(e) => {
+                        shared.hung_up(&e.cause);
                         let _ = r.send(Ok(()));
                         return Err(e);
                     }
