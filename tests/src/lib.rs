@@ -10,6 +10,7 @@
 pub mod baresip;
 pub mod cdr;
 pub mod esl;
+pub mod lua;
 pub mod pcap;
 pub mod ports;
 pub mod process;

@@ -56,6 +56,27 @@ impl Switch {
         Switch::start_in(dir, Some(conf), overrides)
     }
 
+    /// As [`Switch::start`], with `lua.scripts` a scratch folder holding `scripts` (name,
+    /// source); the shipped dialplan routes the default context to `default.lua`, so a
+    /// test's own `default.lua` gets every call of a directory user (`argv[1]` is the
+    /// dialled number). [`Switch::scripts_dir`] is the folder, to edit scripts during a test.
+    pub fn start_with_scripts(scripts: &[(&str, &str)], overrides: &[(&str, &str)]) -> Switch {
+        let dir = TestDir::new("switch");
+        let folder = dir.join("scripts");
+        std::fs::create_dir_all(&folder).expect("create the scripts folder");
+        for (name, source) in scripts {
+            let path = folder.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create a scripts subfolder");
+            }
+            std::fs::write(&path, source).expect("write a script");
+        }
+        let folder = folder.display().to_string();
+        let mut sets: Vec<(&str, &str)> = vec![("lua.scripts", folder.as_str())];
+        sets.extend_from_slice(overrides);
+        Switch::start_in(dir, None, &sets)
+    }
+
     fn start_in(dir: TestDir, conf: Option<PathBuf>, overrides: &[(&str, &str)]) -> Switch {
         // Resolved (and built) first: a build failure should not leave a scratch folder.
         let mut cmd = command();
@@ -83,6 +104,10 @@ impl Switch {
                 dir.join("recordings").display().to_string(),
             ),
             ("esl.listen".into(), format!("127.0.0.1:{esl_port}")),
+            (
+                "lua.scripts".into(),
+                repo_root().join("scripts").display().to_string(),
+            ),
         ];
         for (k, v) in overrides {
             sets.retain(|(key, _)| key != k);
@@ -171,6 +196,31 @@ impl Switch {
     /// Where relative recordings go (`media.recordings`).
     pub fn recordings_dir(&self) -> PathBuf {
         self.dir.join("recordings")
+    }
+
+    /// The scripts folder (`lua.scripts`): the shipped `scripts/` unless the test gave its own.
+    pub fn scripts_dir(&self) -> PathBuf {
+        let own = self.dir.join("scripts");
+        if own.is_dir() {
+            own
+        } else {
+            repo_root().join("scripts")
+        }
+    }
+
+    /// Waits up to `timeout` for a log line containing every one of `parts`; the line.
+    pub fn wait_log(&self, parts: &[&str], timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.log_text();
+            if let Some(l) = text.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return Some(l.to_string());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The SQLite CDR database.

@@ -149,6 +149,8 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Lua scripts route the contexts that name one, and `luarun`/`lua` run them.
+        switch_lua::install(&running.ctx, tokio::runtime::Handle::current());
         tracing::info!("ferroswitch {} ready", env!("CARGO_PKG_VERSION"));
         let console = console_requested(no_console).then(|| {
             let (done, exited) = tokio::sync::oneshot::channel::<()>();

@@ -171,7 +171,7 @@ impl Call {
                     }
                 }
                 Wake::Req(None) => None,
-                Wake::Req(Some(req)) => self.serve(req, &mut pending).await.err(),
+                Wake::Req(Some(req)) => self.serve(req, &mut pending, shared).await.err(),
                 Wake::Ev(Ok(Some(CallEvent::RecordSilence { tap }))) => {
                     pending.silent_tap = Some(tap);
                     None
@@ -220,16 +220,28 @@ impl Call {
         }
     }
 
-    /// Serves one request; Err when the call ended doing it.
-    async fn serve(&mut self, req: ScriptRequest, p: &mut Pending) -> Result<(), End> {
+    /// Serves one request; Err when the call ended doing it. A call that ended is marked so
+    /// in `shared` before the script gets its reply: the script's next `ready()` is false.
+    async fn serve(
+        &mut self,
+        req: ScriptRequest,
+        p: &mut Pending,
+        shared: &Shared,
+    ) -> Result<(), End> {
         match req {
             ScriptRequest::Answer(r) => {
                 let res = self.answer().await;
+                if let Err(e) = &res {
+                    shared.hung_up(&e.cause);
+                }
                 let _ = r.send(res.as_ref().map(|_| ()).map_err(|e| refused(&e.cause)));
                 res?;
             }
             ScriptRequest::PreAnswer(r) => {
                 let res = self.pre_answer().await;
+                if let Err(e) = &res {
+                    shared.hung_up(&e.cause);
+                }
                 let _ = r.send(res.as_ref().map(|_| ()).map_err(|e| refused(&e.cause)));
                 res?;
             }
@@ -259,7 +271,13 @@ impl Call {
                 started,
             } => {
                 self.stop_play_pending(p).await;
-                let id = self.start_playback(&what, &stop_on).await?;
+                let id = match self.start_playback(&what, &stop_on).await {
+                    Ok(id) => id,
+                    Err(e) => {
+                        shared.hung_up(&e.cause);
+                        return Err(e);
+                    }
+                };
                 match id {
                     Some(id) => {
                         // With no digits that stop it, the script's input callback gets them.
@@ -317,6 +335,7 @@ impl Call {
                         let _ = r.send(Err(ScriptError::Refused(cause)));
                     }
                     Err(e) => {
+                        shared.hung_up(&e.cause);
                         let _ = r.send(Ok(()));
                         return Err(e);
                     }
@@ -364,6 +383,13 @@ impl Call {
             "context" => self.context.clone(),
             "sip_call_id" => self.a.call_id.clone(),
             "network_addr" => self.a.peer.addr.ip().to_string(),
+            // FreeSWITCH's Answer-State: what `session:answered()` and `mediaReady()` read.
+            "answer_state" => match self.a_state {
+                LegState::Early if self.a_early_sdp_sent => "early".to_string(),
+                LegState::Early => "ringing".to_string(),
+                LegState::Answered => "answered".to_string(),
+                LegState::Ended => "hangup".to_string(),
+            },
             _ => return None,
         })
     }

@@ -1,7 +1,7 @@
 //! Configuration: TOML files in one folder, checked completely before the switch binds a socket.
 //!
 //! - `<dir>/ferroswitch.toml`: settings (`[sip]`, `[rtp]`, `[media]`, `[acl]`, `[cdr]`, `[log]`,
-//!   `[esl]`). Every key
+//!   `[esl]`, `[lua]`, `[vars]`). Every key
 //!   has a default, so the file may be empty or missing. `--set KEY=VALUE` overrides apply here.
 //! - `<dir>/directory/*.toml`: users, all files merged (see [`Directory`]).
 //! - `<dir>/dialplan.toml`: routing rules (see [`Dialplan`]).
@@ -15,6 +15,7 @@ mod dialplan;
 mod directory;
 mod error;
 mod esl;
+mod lua;
 mod media;
 mod settings;
 mod source;
@@ -29,6 +30,7 @@ pub use dialplan::{Action, Dialplan, Rule, DIAL_ENDPOINTS, KNOWN_APPS};
 pub use directory::{Directory, User, DEMO_PASSWORD};
 pub use error::{ConfigError, ConfigErrorKind};
 pub use esl::{EslConfig, DEFAULT_ESL_PASSWORD};
+pub use lua::{LuaConfig, MIN_LUA_MEMORY};
 pub use media::{DtmfMode, MediaConfig, Negotiation, CODECS};
 pub use settings::{
     AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
@@ -64,6 +66,10 @@ pub struct Config {
     pub media: MediaConfig,
     /// `[esl]`
     pub esl: EslConfig,
+    /// `[lua]`
+    pub lua: LuaConfig,
+    /// `[vars]`: global variables (`freeswitch.getGlobalVariable`).
+    pub vars: std::collections::BTreeMap<String, String>,
     /// Users from `directory/*.toml`.
     pub directory: Directory,
     /// Rules from `dialplan.toml`.
@@ -96,6 +102,8 @@ impl Config {
             log: settings.log,
             media: settings.media,
             esl: settings.esl,
+            lua: settings.lua,
+            vars: settings.vars,
             directory: Directory::load(&dir.join(DIRECTORY_DIR))?,
             dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
             overrides: overrides.to_vec(),

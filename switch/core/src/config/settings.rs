@@ -188,6 +188,8 @@ pub(crate) struct RawMain {
     log: RawLog,
     media: super::media::RawMedia,
     esl: super::esl::RawEsl,
+    lua: super::lua::RawLua,
+    vars: std::collections::BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -330,6 +332,8 @@ pub(crate) struct MainSettings {
     pub log: LogConfig,
     pub media: super::media::MediaConfig,
     pub esl: super::esl::EslConfig,
+    pub lua: super::lua::LuaConfig,
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 impl RawMain {
@@ -355,6 +359,8 @@ impl RawMain {
                 },
             },
             esl: self.esl.validate(&bad)?,
+            lua: self.lua.validate(&bad)?,
+            vars: global_vars(self.vars, &bad)?,
             log: match self.log.level.to_ascii_lowercase() {
                 level if LOG_LEVELS.contains(&level.as_str()) => LogConfig { level },
                 _ => {
@@ -371,6 +377,33 @@ impl RawMain {
 }
 
 type Bad<'a> = dyn Fn(&str, String) -> ConfigError + 'a;
+
+/// `[vars]`: global variables (FreeSWITCH's vars.xml), each a string, number or boolean.
+fn global_vars(
+    raw: std::collections::BTreeMap<String, toml::Value>,
+    bad: &Bad,
+) -> Result<std::collections::BTreeMap<String, String>, ConfigError> {
+    raw.into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(bad(
+                        &format!("vars.{k}"),
+                        format!(
+                            "must be a string, number or boolean, not a {}",
+                            other.type_str()
+                        ),
+                    ))
+                }
+            };
+            Ok((k, text))
+        })
+        .collect()
+}
 
 impl RawSip {
     fn validate(self, bad: &Bad) -> Result<SipConfig, ConfigError> {
@@ -528,6 +561,8 @@ mod tests {
         assert_eq!(s.cdr, CdrConfig::default());
         assert_eq!(s.log, LogConfig::default());
         assert_eq!(s.esl, super::super::esl::EslConfig::default());
+        assert_eq!(s.lua, super::super::lua::LuaConfig::default());
+        assert!(s.vars.is_empty());
     }
 
     #[test]

@@ -486,3 +486,40 @@ fn esl_section_defaults_and_errors() {
     let (_c, e) = main_error("[esl]\npassword = \"\"\n");
     assert_eq!(e.key.as_deref(), Some("esl.password"));
 }
+
+#[test]
+fn lua_section_and_global_vars() {
+    let c = TempConf::new().load(&[]).unwrap();
+    assert_eq!(c.lua, LuaConfig::default());
+    assert_eq!(c.lua.memory_limit, 8 << 20);
+    assert_eq!(c.lua.max_cpu, Duration::from_millis(2000));
+    assert!(c.vars.is_empty());
+    let c = TempConf::new()
+        .load(&[
+            ("lua.memory_limit", "512 KiB"),
+            ("lua.fallback", "1001"),
+            ("vars.ivr_clock", "Sat 10:00"),
+            ("vars.open", "true"),
+        ])
+        .unwrap();
+    assert_eq!(c.lua.memory_limit, 512 << 10);
+    assert_eq!(c.lua.fallback.as_deref(), Some("1001"));
+    assert_eq!(
+        c.vars.get("ivr_clock").map(String::as_str),
+        Some("Sat 10:00")
+    );
+    assert_eq!(c.vars.get("open").map(String::as_str), Some("true"));
+    let (_c, e) = main_error("[lua]\nmax_cpu_ms = 0\n");
+    assert_eq!(
+        (e.key.as_deref(), e.line),
+        (Some("lua.max_cpu_ms"), Some(2))
+    );
+    let (_c, e) = main_error("[lua]\nmemory_limit = \"8 parsecs\"\n");
+    assert_eq!(e.key.as_deref(), Some("lua.memory_limit"));
+    let (_c, e) = main_error("[lua]\nmemory_limit = 1000\n");
+    assert!(e.message.contains("64 KiB"), "{e}");
+    let (_c, e) = main_error("[vars]\nx = [1, 2]\n");
+    assert_eq!(e.key.as_deref(), Some("vars.x"));
+    let (_c, e) = main_error("[lua]\nscript = \"x\"\n");
+    assert_eq!(e.key.as_deref(), Some("lua.script"));
+}

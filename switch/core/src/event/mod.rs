@@ -97,6 +97,14 @@ impl Event {
         }
     }
 
+    /// Removes every header of that name (never `Event-Name`); true if there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.headers.len();
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case("Event-Name"));
+        self.headers.len() != before
+    }
+
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -222,3 +222,16 @@ fn dropping_a_subscription_unsubscribes() {
     assert_eq!(bus.stats().subscribers, 0);
     bus.fire(Event::new("HEARTBEAT"));
 }
+
+#[test]
+fn remove_drops_every_header_of_a_name_but_never_the_event_name() {
+    let mut e = Event::new("CUSTOM")
+        .with("X-A", "1")
+        .with("x-a", "2")
+        .with("X-B", "3");
+    assert!(e.remove("X-A"));
+    assert!(!e.remove("X-A"));
+    assert!(!e.remove("Event-Name"));
+    assert_eq!(e.name(), "CUSTOM");
+    assert_eq!(e.header("X-B"), Some("3"));
+}

@@ -1,0 +1,21 @@
+-- default.lua: the dialplan of the `default` context (calls from the directory's users).
+-- ferroswitch runs it for every such call with argv[1] = the dialled number and `session`
+-- the caller's leg. Simple routes are returned in ACTIONS ({app, args} pairs the switch
+-- runs after the script, FreeSWITCH's Lua dialplan style); the IVR drives the call itself.
+local dest = argv[1] or ""
+
+if dest:match("^10[01]%d$") then
+  -- 1000-1019: ring every registered contact of that user.
+  ACTIONS = { { "bridge", "user/" .. dest } }
+elseif dest == "9196" then
+  ACTIONS = { { "answer" }, { "echo" } }
+elseif dest == "9664" then
+  ACTIONS = { { "answer" }, { "playback", "local_stream://moh" } }
+elseif dest == "4486" then
+  ACTIONS = { { "hangup", "USER_BUSY" } }
+elseif dest == "5000" then
+  ACTIONS = { { "lua", "ivr.lua" } }
+else
+  freeswitch.consoleLog("info", "default.lua: no route for " .. dest .. "\n")
+  session:hangup("NO_ROUTE_DESTINATION")
+end
