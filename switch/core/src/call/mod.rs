@@ -467,7 +467,8 @@ impl Call {
         if let Some(script) = live.dialplan.context_script(&self.context) {
             let script = script.to_string();
             let dest = self.destination.clone();
-            return match self.run_app("lua", &format!("{script} {dest}")).await? {
+            // A dialplan lookup, not an application: no CHANNEL_EXECUTE for it.
+            return match self.run_app_inner("lua", &format!("{script} {dest}")).await? {
                 AppOutcome::Continue => Ok(()),
                 AppOutcome::Failed(cause) => Err(End::new(&cause)),
             };
