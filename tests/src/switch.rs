@@ -104,6 +104,9 @@ impl Switch {
                 dir.join("recordings").display().to_string(),
             ),
             ("esl.listen".into(), format!("127.0.0.1:{esl_port}")),
+            // Relative paths follow the conf folder (the repository's), so the
+            // scratch folder is named outright.
+            ("lua.db_dir".into(), dir.join("var").display().to_string()),
             (
                 "lua.scripts".into(),
                 repo_root().join("scripts").display().to_string(),

@@ -93,6 +93,21 @@ impl Config {
         let mut main = Source::read(&dir.join(MAIN_FILE))?;
         main.apply_overrides(overrides)?;
         let settings = main.deserialize::<RawMain>()?.validate(&main)?;
+        // Relative paths are relative to the folder that holds the configuration folder (the
+        // switch's base, as FreeSWITCH's are to its base_dir), not to wherever it was started.
+        let base = base_dir(dir);
+        let mut settings = settings;
+        for p in [
+            &mut settings.cdr.path,
+            &mut settings.media.sounds,
+            &mut settings.media.recordings,
+            &mut settings.lua.scripts,
+            &mut settings.lua.db_dir,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         Ok(Config {
             dir: dir.to_path_buf(),
             sip: settings.sip,
@@ -108,6 +123,14 @@ impl Config {
             dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
             overrides: overrides.to_vec(),
         })
+    }
+}
+
+/// The folder holding the configuration folder `dir` (`.` when `dir` is a bare name).
+fn base_dir(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 

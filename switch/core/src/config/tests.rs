@@ -63,7 +63,11 @@ fn empty_folder_loads_all_defaults() {
     assert_eq!(c.rtp.timeout, Some(Duration::from_secs(60)));
     assert_eq!(c.rtp.latch, LatchMode::Auto);
     assert!(c.acl.trusted.is_empty());
-    assert_eq!(c.cdr.path, Path::new("var/cdr.sqlite"));
+    // Relative paths are resolved against the folder holding the configuration folder.
+    let base = conf.0.parent().expect("a temp folder has a parent");
+    assert_eq!(c.cdr.path, base.join("var/cdr.sqlite"));
+    assert_eq!(c.media.sounds, base.join("sounds"));
+    assert_eq!(c.lua.scripts, base.join("scripts"));
     assert_eq!(c.log.level, "info");
     assert!(c.directory.users.is_empty());
     assert!(c.dialplan.rules.is_empty());
@@ -433,7 +437,11 @@ fn shipped_main_file_lists_every_key_with_its_default() {
     assert_eq!(c.sip, SipConfig::default());
     assert_eq!(c.rtp, RtpConfig::default());
     assert_eq!(c.acl, AclConfig::default());
-    assert_eq!(c.cdr, CdrConfig::default());
+    let base = shipped()
+        .parent()
+        .expect("conf/ has a parent")
+        .to_path_buf();
+    assert_eq!(c.cdr.path, base.join(CdrConfig::default().path));
     assert_eq!(c.log, LogConfig::default());
 
     let defaults = toml::to_string(&settings::RawMain::default()).unwrap();
@@ -489,8 +497,16 @@ fn esl_section_defaults_and_errors() {
 
 #[test]
 fn lua_section_and_global_vars() {
-    let c = TempConf::new().load(&[]).unwrap();
-    assert_eq!(c.lua, LuaConfig::default());
+    let conf = TempConf::new();
+    let c = conf.load(&[]).unwrap();
+    let base = conf
+        .0
+        .parent()
+        .expect("a temp folder has a parent")
+        .to_path_buf();
+    let d = LuaConfig::default();
+    assert_eq!(c.lua.scripts, base.join(&d.scripts));
+    assert_eq!(c.lua.db_dir, base.join(&d.db_dir));
     assert_eq!(c.lua.memory_limit, 8 << 20);
     assert_eq!(c.lua.max_cpu, Duration::from_millis(2000));
     assert!(c.vars.is_empty());
