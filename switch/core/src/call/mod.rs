@@ -468,7 +468,10 @@ impl Call {
             let script = script.to_string();
             let dest = self.destination.clone();
             // A dialplan lookup, not an application: no CHANNEL_EXECUTE for it.
-            return match self.run_app_inner("lua", &format!("{script} {dest}")).await? {
+            return match self
+                .run_app_inner("lua", &format!("{script} {dest}"))
+                .await?
+            {
                 AppOutcome::Continue => Ok(()),
                 AppOutcome::Failed(cause) => Err(End::new(&cause)),
             };

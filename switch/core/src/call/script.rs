@@ -77,17 +77,13 @@ impl Call {
         let handle = SessionHandle::new(self.uuid.clone(), tx, shared.clone());
         let (done_tx, mut done_rx) = oneshot::channel::<ScriptResult>();
         let name = script.to_string();
-        let spawned = std::thread::Builder::new()
-            .name(format!("script-{}", &self.uuid[..8.min(self.uuid.len())]))
-            .stack_size(4 << 20)
-            .spawn(move || {
-                let r = host.run_call(&name, &argv, handle);
-                let _ = done_tx.send(r);
-            });
-        if let Err(e) = spawned {
-            tracing::error!(uuid = %self.uuid, error = %e, "cannot start a script thread");
-            return Err(End::new("SWITCH_CONGESTION"));
-        }
+        // The blocking pool reuses threads, so a call does not pay for a
+        // thread's creation (and its stack's page faults) each time; the
+        // runtime sizes the pool and its stacks (see the binary's main).
+        let _script_thread = tokio::task::spawn_blocking(move || {
+            let r = host.run_call(&name, &argv, handle);
+            let _ = done_tx.send(r);
+        });
         tracing::info!(uuid = %self.uuid, %script, "script started");
         let (result, mut pending, ended) = self
             .serve_loop(&mut rx, &shared, Some(&mut done_rx), script)
