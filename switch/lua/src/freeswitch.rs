@@ -8,7 +8,7 @@ use mlua::{Lua, Table, UserData, UserDataMethods, Value};
 use crate::error::location;
 use crate::ivr::{self, LuaMenu, MenuSpec};
 use crate::run::run_of;
-use crate::session::LuaSession;
+use crate::session::{session_userdata, LuaSession};
 
 /// Logs `msg` at a FreeSWITCH level name (`debug`, `info`, `notice`, `warning`, `err`,
 /// `crit`, `alert`, `console`); unknown names log at info.
@@ -70,7 +70,7 @@ fn fill(lua: &Lua, fs: &Table) -> mlua::Result<()> {
             let Some((ctx, rt)) = run.shared.core() else {
                 let why = format!("freeswitch.Session({dial:?}): no switch to call from");
                 tracing::warn!("{}{why}", location(lua));
-                return Ok(LuaSession::stub(why));
+                return session_userdata(lua, LuaSession::stub(why));
             };
             // FreeSWITCH's dial string, `{var=value,...}` prefix included; the call rings
             // until answered (or fails), and the script then drives the new leg.
@@ -80,7 +80,7 @@ fn fill(lua: &Lua, fs: &Table) -> mlua::Result<()> {
                     Err(e) => {
                         let why = format!("freeswitch.Session({dial:?}): {e}");
                         tracing::warn!("{}{why}", location(lua));
-                        return Ok(LuaSession::stub(why));
+                        return session_userdata(lua, LuaSession::stub(why));
                     }
                 };
             req.then = switch_core::call::originate::Then::Driven;
@@ -88,13 +88,15 @@ fn fill(lua: &Lua, fs: &Table) -> mlua::Result<()> {
                 run.wait(|| rt.block_on(switch_core::call::originate::originate(ctx, req)));
             match outcome {
                 Ok(o) => match o.session {
-                    Some(handle) => Ok(LuaSession::new(handle)),
-                    None => Ok(LuaSession::stub("no session handed back".into())),
+                    Some(handle) => session_userdata(lua, LuaSession::new(handle)),
+                    None => {
+                        session_userdata(lua, LuaSession::stub("no session handed back".into()))
+                    }
                 },
                 Err(cause) => {
                     let why = format!("freeswitch.Session({dial:?}): {cause}");
                     tracing::info!("{}{why}", location(lua));
-                    Ok(LuaSession::stub(why))
+                    session_userdata(lua, LuaSession::stub(why))
                 }
             }
         })?,

@@ -25,7 +25,7 @@ pub(crate) fn install(
     g.raw_set("freeswitch", crate::freeswitch::lazy_table(lua)?)?;
     match session {
         Some(h) => {
-            let ud = lua.create_userdata(LuaSession::new(h))?;
+            let ud = crate::session::session_userdata(lua, LuaSession::new(h))?;
             g.raw_set("session", ud.clone())?;
             Ok(Some(ud))
         }
