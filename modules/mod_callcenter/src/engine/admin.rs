@@ -1,0 +1,704 @@
+//! Run-time configuration: add, delete and set queues, agents and tiers (what
+//! `callcenter_config` drives). Every change emits the Persist action the store needs.
+
+use crate::action::{Action, PersistOp};
+use crate::error::Error;
+use crate::model::{
+    Agent, AgentConfig, AgentState, AgentStatus, CancelReason, MemberState, QueueConfig,
+    SetError, Tier, TierState, TimeBaseScore,
+};
+use crate::score::order_key;
+use crate::stats::Outcome;
+use crate::time::Timestamp;
+
+use super::{Engine, QueueRt, TierRt};
+use crate::action::ExitReason;
+
+/// Every key of `agent set`.
+pub const AGENT_KEYS: &[&str] = &[
+    "status",
+    "state",
+    "contact",
+    "uuid",
+    "type",
+    "max_no_answer",
+    "wrap_up_time",
+    "reject_delay_time",
+    "busy_delay_time",
+    "no_answer_delay_time",
+    "ready_time",
+    "skills",
+    "break_reason",
+];
+
+fn number(key: &str, value: &str) -> Result<u32, Error> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::value(key, value, "a whole number"))
+}
+
+impl Engine {
+    // --- queues ---
+
+    /// Adds a queue at run time (persisted as an override of the file).
+    pub fn add_queue(&mut self, now: Timestamp, config: QueueConfig) -> Result<(), Error> {
+        let now = self.advance(now);
+        if self.queues.contains_key(&config.name) {
+            return Err(Error::QueueExists(config.name));
+        }
+        self.tombstones.queues.remove(&config.name);
+        let name = config.name.clone();
+        self.push(Action::Persist(PersistOp::SaveQueue(config.clone())));
+        self.insert_queue(config, now);
+        self.refresh_no_agent(&name, now);
+        Ok(())
+    }
+
+    /// Deletes a queue for good (persisted): its callers exit with QUEUE_REMOVED.
+    pub fn del_queue(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
+        self.unload_queue(now, name)?;
+        self.tombstones.queues.insert(name.to_string());
+        self.push(Action::Persist(PersistOp::DeleteQueue(name.to_string())));
+        Ok(())
+    }
+
+    /// Unloads a queue until it is loaded again or the switch restarts (`queue unload`).
+    pub fn unload_queue(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
+        let now = self.advance(now);
+        if !self.queues.contains_key(name) {
+            return Err(Error::UnknownQueue(name.to_string()));
+        }
+        let members: Vec<(String, MemberState, bool)> = self
+            .members
+            .values()
+            .filter(|m| m.queue == name)
+            .map(|m| (m.uuid.clone(), m.state, m.is_live()))
+            .collect();
+        for (uuid, state, live) in members {
+            match state {
+                MemberState::Waiting | MemberState::Trying if live => {
+                    self.exit_member(&uuid, ExitReason::QueueRemoved, now)
+                }
+                MemberState::Waiting | MemberState::Trying => self.remove_member(
+                    &uuid,
+                    Outcome::QueueRemoved,
+                    CancelReason::QueueRemoved,
+                    now,
+                ),
+                MemberState::Abandoned => {
+                    self.members.remove(&uuid);
+                }
+                // A bridged call goes on; its end is still recorded.
+                MemberState::Answered => {}
+            }
+        }
+        self.queues.remove(name);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Loads a queue (and its tiers) from the file configuration (`queue load`); a queue
+    /// already loaded is left as it is.
+    pub fn load_queue(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
+        let now = self.advance(now);
+        if self.queues.contains_key(name) {
+            return Ok(());
+        }
+        let mut config = self
+            .file
+            .queues
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownQueue(name.to_string()))?;
+        config.name = name.to_string();
+        self.tombstones.queues.remove(name);
+        self.push(Action::Persist(PersistOp::ResetQueue(name.to_string())));
+        self.insert_queue(config, now);
+        let tiers: Vec<Tier> = self
+            .file
+            .tiers
+            .iter()
+            .filter(|t| t.queue == name)
+            .cloned()
+            .collect();
+        for t in tiers {
+            if self.insert_tier(t.clone()).is_ok() {
+                self.push(Action::Persist(PersistOp::SaveTier(t)));
+            }
+        }
+        self.refresh_no_agent(name, now);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Puts a queue back to its file configuration (`queue reload`), keeping its callers.
+    pub fn reload_queue(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
+        let now = self.advance(now);
+        if !self.queues.contains_key(name) {
+            return self.load_queue(now, name);
+        }
+        let mut config = self
+            .file
+            .queues
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownQueue(name.to_string()))?;
+        config.name = name.to_string();
+        if let Some(q) = self.queues.get_mut(name) {
+            q.config = config;
+        }
+        self.push(Action::Persist(PersistOp::ResetQueue(name.to_string())));
+        self.requeue(name, now);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Sets one queue key at run time (`queue set <key> <queue> <value>`), persisted.
+    pub fn set_queue(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        let now = self.advance(now);
+        let q = self
+            .queues
+            .get_mut(name)
+            .ok_or_else(|| Error::UnknownQueue(name.to_string()))?;
+        q.config.set(key, value).map_err(|e| match e {
+            SetError::UnknownKey => Error::InvalidKey {
+                target: "Queue",
+                key: key.to_string(),
+            },
+            SetError::BadValue(expected) => Error::value(key, value, expected),
+        })?;
+        let config = q.config.clone();
+        self.push(Action::Persist(PersistOp::SaveQueue(config)));
+        self.requeue(name, now);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// After a queue's configuration changed: new score keys, timers again.
+    fn requeue(&mut self, name: &str, now: Timestamp) {
+        let Some(q) = self.queues.get(name) else {
+            return;
+        };
+        let (w, base) = (q.weights(), q.config.time_base_score);
+        let uuids: Vec<String> = self
+            .members
+            .values()
+            .filter(|m| m.queue == name)
+            .map(|m| m.uuid.clone())
+            .collect();
+        let mut order = std::collections::BTreeMap::new();
+        for u in &uuids {
+            let Some(m) = self.members.get_mut(u) else {
+                continue;
+            };
+            let origin = match base {
+                TimeBaseScore::Queue => m.joined,
+                TimeBaseScore::System => m.system_epoch,
+            };
+            let was_waiting = self
+                .queues
+                .get(name)
+                .is_some_and(|q| q.order.contains_key(&m.order));
+            let key = order_key(w, m.base_score, m.priority, origin.as_millis());
+            m.order = (key.saturating_neg(), m.order.1);
+            if was_waiting {
+                order.insert(m.order, u.clone());
+            }
+        }
+        if let Some(q) = self.queues.get_mut(name) {
+            q.order = order;
+        }
+        for u in &uuids {
+            if self.members.get(u).is_some_and(|m| m.is_waiting()) {
+                self.arm_member_timers(u, now);
+            }
+        }
+        self.refresh_no_agent(name, now);
+    }
+
+    // --- agents ---
+
+    /// Adds an agent (`agent add <name> <type>`), persisted.
+    pub fn add_agent(&mut self, now: Timestamp, config: AgentConfig) -> Result<(), Error> {
+        let now = self.advance(now);
+        if self.agent_ids.contains_key(&config.name) {
+            return Err(Error::AgentExists(config.name));
+        }
+        self.tombstones.agents.remove(&config.name);
+        let agent = Agent::from_config(&config, now);
+        let id = self.insert_agent(agent);
+        self.ev_agent_simple(
+            &config.name,
+            "agent-add",
+            Some(("CC-Agent-Type", config.agent_type.as_str())),
+        );
+        self.persist_agent(id);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Deletes an agent and its tiers (`agent del`), persisted. A ringing offer is canceled;
+    /// a call in progress goes on but is recorded as ended now.
+    pub fn del_agent(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
+        let now = self.advance(now);
+        let id = *self
+            .agent_ids
+            .get(name)
+            .ok_or_else(|| Error::UnknownAgent(name.to_string()))?;
+        let (offer, call) = match self.slot(id) {
+            Some(s) => (s.offer, s.call.clone()),
+            None => (None, None),
+        };
+        if let Some(o) = offer {
+            let member = self.offers.get(&o).map(|off| off.member.clone());
+            self.cancel_offer(o, "ORIGINATOR_CANCEL", now);
+            if let Some(m) = member {
+                self.after_offer_detached(&m, now);
+            }
+        }
+        if let Some(m) = call {
+            self.end_bridge(&m, now);
+        }
+        let queues: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| q.tier_index.contains_key(&id))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for qn in &queues {
+            if let Some(q) = self.queues.get_mut(qn) {
+                q.tiers.retain(|t| t.agent != id);
+                q.sort_tiers();
+            }
+        }
+        self.slots[id] = None;
+        self.agent_ids.remove(name);
+        self.tombstones.agents.insert(name.to_string());
+        self.push(Action::Persist(PersistOp::DeleteAgent(name.to_string())));
+        for qn in &queues {
+            self.refresh_no_agent(qn, now);
+        }
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Puts an agent back to its file configuration (`agent reload`), keeping its status
+    /// and counters; adds it if only the file has it.
+    pub fn reload_agent(&mut self, now: Timestamp, name: &str) -> Result<(), Error> {
+        let mut config = self
+            .file
+            .agents
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownAgent(name.to_string()))?;
+        config.name = name.to_string();
+        let Some(&id) = self.agent_ids.get(name) else {
+            return self.add_agent(now, config);
+        };
+        self.advance(now);
+        if let Some(s) = self.slot_mut(id) {
+            s.agent.apply_config(&config);
+        }
+        self.persist_agent(id);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Sets an agent's status (`agent set status <agent> <status> [reason]`). Going
+    /// Available resets its counters (as FreeSWITCH); leaving the available statuses cancels
+    /// a ringing offer at once.
+    pub fn set_agent_status(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        status: AgentStatus,
+        reason: Option<&str>,
+    ) -> Result<(), Error> {
+        let now = self.advance(now);
+        let id = *self
+            .agent_ids
+            .get(name)
+            .ok_or_else(|| Error::UnknownAgent(name.to_string()))?;
+        self.apply_status(id, status, reason, now);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Sets an agent's state by hand (`agent set state`): Idle or Waiting, and not while the
+    /// agent rings or talks (the engine owns Receiving and In a queue call).
+    pub fn set_agent_state(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        state: AgentState,
+    ) -> Result<(), Error> {
+        let now = self.advance(now);
+        let id = *self
+            .agent_ids
+            .get(name)
+            .ok_or_else(|| Error::UnknownAgent(name.to_string()))?;
+        let Some(s) = self.slot_mut(id) else {
+            return Err(Error::UnknownAgent(name.to_string()));
+        };
+        if matches!(state, AgentState::Receiving | AgentState::InAQueueCall) {
+            return Err(Error::NotAllowed(format!(
+                "state '{state}' is set by the engine (agent {name})"
+            )));
+        }
+        if s.offer.is_some() || s.call.is_some() {
+            return Err(Error::NotAllowed(format!(
+                "agent {name} is {} (its state changes when that ends)",
+                s.agent.state
+            )));
+        }
+        s.agent.state = state;
+        self.ev_agent_state(name, state);
+        let _ = now;
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Sets one agent key from text (`agent set <key> <agent> <value>`; see [`AGENT_KEYS`]).
+    pub fn set_agent(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        let key_l = key.trim().to_ascii_lowercase();
+        match key_l.as_str() {
+            "status" => {
+                let status: AgentStatus = value
+                    .parse()
+                    .map_err(|e: crate::model::UnknownName| Error::value("status", value, e.expected))?;
+                return self.set_agent_status(now, name, status, None);
+            }
+            "state" => {
+                let state: AgentState = value
+                    .parse()
+                    .map_err(|e: crate::model::UnknownName| Error::value("state", value, e.expected))?;
+                return self.set_agent_state(now, name, state);
+            }
+            _ => {}
+        }
+        let now = self.advance(now);
+        let id = *self
+            .agent_ids
+            .get(name)
+            .ok_or_else(|| Error::UnknownAgent(name.to_string()))?;
+        let Some(s) = self.slot_mut(id) else {
+            return Err(Error::UnknownAgent(name.to_string()));
+        };
+        let a = &mut s.agent;
+        let mut contact_changed = false;
+        match key_l.as_str() {
+            "contact" => {
+                a.contact = value.to_string();
+                contact_changed = true;
+            }
+            "uuid" => a.uuid = value.to_string(),
+            "type" => {
+                a.agent_type = value
+                    .parse()
+                    .map_err(|e: crate::model::UnknownName| Error::value("type", value, e.expected))?
+            }
+            "max_no_answer" => a.max_no_answer = number(key, value)?,
+            "wrap_up_time" => a.wrap_up_time = number(key, value)?,
+            "reject_delay_time" => a.reject_delay_time = number(key, value)?,
+            "busy_delay_time" => a.busy_delay_time = number(key, value)?,
+            "no_answer_delay_time" => a.no_answer_delay_time = number(key, value)?,
+            "ready_time" => {
+                let secs: u64 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::value(key, value, "epoch seconds"))?;
+                a.ready_time = Timestamp::from_secs(secs);
+            }
+            "skills" => {
+                a.skills = value
+                    .parse()
+                    .map_err(|e: crate::model::BadSkills| Error::value("skills", value, e.to_string()))?
+            }
+            "break_reason" => {
+                let v = value.trim();
+                a.break_reason = (!v.is_empty()).then(|| v.to_string());
+            }
+            _ => {
+                return Err(Error::InvalidKey {
+                    target: "Agent",
+                    key: key.to_string(),
+                })
+            }
+        }
+        let ready = a.ready_at(now);
+        if let Some(at) = ready {
+            self.timers
+                .set(super::timers::Timer::AgentReady(name.to_string()), at);
+        }
+        if contact_changed {
+            self.ev_agent_simple(name, "agent-contact-change", Some(("CC-Agent-Contact", value)));
+        }
+        self.persist_agent(id);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Applies a status change to an agent slot.
+    pub(crate) fn apply_status(
+        &mut self,
+        id: usize,
+        status: AgentStatus,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) {
+        let Some(s) = self.slot_mut(id) else {
+            return;
+        };
+        let a = &mut s.agent;
+        let old = a.status;
+        a.status = status;
+        a.last_status_change = now;
+        if status == AgentStatus::Available && old != AgentStatus::Available {
+            a.talk_time = 0;
+            a.calls_answered = 0;
+            a.no_answer_count = 0;
+        }
+        a.break_reason = match status {
+            AgentStatus::OnBreak => reason.map(str::to_string),
+            _ => None,
+        };
+        let available = a.is_available();
+        let mut state_change = None;
+        if available && a.state == AgentState::Idle && s.offer.is_none() && s.call.is_none() {
+            a.state = AgentState::Waiting;
+            state_change = Some(AgentState::Waiting);
+        }
+        let name = a.name.clone();
+        let offer = if available { None } else { s.offer };
+        let reason = s.agent.break_reason.clone();
+        self.ev_agent_status(&name, status, reason.as_deref());
+        if let Some(st) = state_change {
+            self.ev_agent_state(&name, st);
+        }
+        if let Some(o) = offer {
+            let member = self.offers.get(&o).map(|off| off.member.clone());
+            self.cancel_offer(o, "ORIGINATOR_CANCEL", now);
+            if let Some(m) = member {
+                self.after_offer_detached(&m, now);
+            }
+        }
+        let queues: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| q.tier_index.contains_key(&id))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for q in queues {
+            self.refresh_no_agent(&q, now);
+        }
+        self.persist_agent(id);
+    }
+
+    // --- tiers ---
+
+    /// Adds a tier (`tier add <queue> <agent> [level] [position]`), persisted.
+    pub fn add_tier(&mut self, now: Timestamp, tier: Tier) -> Result<(), Error> {
+        let now = self.advance(now);
+        self.insert_tier(tier.clone())?;
+        self.tombstones
+            .tiers
+            .remove(&(tier.queue.clone(), tier.agent.clone()));
+        self.refresh_no_agent(&tier.queue, now);
+        self.push(Action::Persist(PersistOp::SaveTier(tier)));
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Deletes a tier (`tier del <queue> <agent>`), persisted; an offer from that queue to
+    /// that agent is canceled.
+    pub fn del_tier(&mut self, now: Timestamp, queue: &str, agent: &str) -> Result<(), Error> {
+        let now = self.advance(now);
+        let id = self.tier_slot(queue, agent)?;
+        let offer = self
+            .slot(id)
+            .and_then(|s| s.offer)
+            .filter(|o| self.offers.get(o).is_some_and(|off| off.queue == queue));
+        if let Some(o) = offer {
+            let member = self.offers.get(&o).map(|off| off.member.clone());
+            self.cancel_offer(o, "ORIGINATOR_CANCEL", now);
+            if let Some(m) = member {
+                self.after_offer_detached(&m, now);
+            }
+        }
+        if let Some(q) = self.queues.get_mut(queue) {
+            q.tiers.retain(|t| t.agent != id);
+            q.sort_tiers();
+        }
+        self.tombstones
+            .tiers
+            .insert((queue.to_string(), agent.to_string()));
+        self.push(Action::Persist(PersistOp::DeleteTier {
+            queue: queue.to_string(),
+            agent: agent.to_string(),
+        }));
+        self.refresh_no_agent(queue, now);
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Sets a tier's level, position or state (`tier set <key> <queue> <agent> <value>`).
+    pub fn set_tier(
+        &mut self,
+        now: Timestamp,
+        queue: &str,
+        agent: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        self.advance(now);
+        let id = self.tier_slot(queue, agent)?;
+        let key_l = key.trim().to_ascii_lowercase();
+        let Some(q) = self.queues.get_mut(queue) else {
+            return Err(Error::UnknownQueue(queue.to_string()));
+        };
+        let Some(&i) = q.tier_index.get(&id) else {
+            return Err(Error::UnknownTier {
+                queue: queue.to_string(),
+                agent: agent.to_string(),
+            });
+        };
+        let t = &mut q.tiers[i].tier;
+        match key_l.as_str() {
+            "level" => t.level = number(key, value)?,
+            "position" => t.position = number(key, value)?,
+            "state" => {
+                t.state = value.parse::<TierState>().map_err(
+                    |e: crate::model::UnknownName| Error::value("state", value, e.expected),
+                )?
+            }
+            _ => {
+                return Err(Error::InvalidKey {
+                    target: "Tier",
+                    key: key.to_string(),
+                })
+            }
+        }
+        let saved = t.clone();
+        q.sort_tiers();
+        self.push(Action::Persist(PersistOp::SaveTier(saved)));
+        self.dispatch();
+        Ok(())
+    }
+
+    /// Loads tiers from the file again (`tier reload <queue|all> [agent]`): each matching
+    /// tier is added or gets the file's level and position back.
+    pub fn reload_tiers(
+        &mut self,
+        now: Timestamp,
+        queue: &str,
+        agent: Option<&str>,
+    ) -> Result<(), Error> {
+        let now = self.advance(now);
+        let all = queue.eq_ignore_ascii_case("all");
+        if !all && !self.queues.contains_key(queue) {
+            return Err(Error::UnknownQueue(queue.to_string()));
+        }
+        let tiers: Vec<Tier> = self
+            .file
+            .tiers
+            .iter()
+            .filter(|t| (all || t.queue == queue) && agent.map_or(true, |a| t.agent == a))
+            .cloned()
+            .collect();
+        for t in tiers {
+            let Ok(id) = self.tier_slot(&t.queue, &t.agent) else {
+                if self.insert_tier(t.clone()).is_ok() {
+                    self.tombstones
+                        .tiers
+                        .remove(&(t.queue.clone(), t.agent.clone()));
+                    self.push(Action::Persist(PersistOp::SaveTier(t.clone())));
+                    self.refresh_no_agent(&t.queue, now);
+                }
+                continue;
+            };
+            if let Some(q) = self.queues.get_mut(&t.queue) {
+                if let Some(&i) = q.tier_index.get(&id) {
+                    q.tiers[i].tier.level = t.level;
+                    q.tiers[i].tier.position = t.position;
+                    let saved = q.tiers[i].tier.clone();
+                    q.sort_tiers();
+                    self.push(Action::Persist(PersistOp::SaveTier(saved)));
+                }
+            }
+        }
+        self.dispatch();
+        Ok(())
+    }
+
+    // --- internals ---
+
+    fn tier_slot(&self, queue: &str, agent: &str) -> Result<usize, Error> {
+        let q = self
+            .queues
+            .get(queue)
+            .ok_or_else(|| Error::UnknownQueue(queue.to_string()))?;
+        let id = *self
+            .agent_ids
+            .get(agent)
+            .ok_or_else(|| Error::UnknownAgent(agent.to_string()))?;
+        if q.tier_index.contains_key(&id) {
+            Ok(id)
+        } else {
+            Err(Error::UnknownTier {
+                queue: queue.to_string(),
+                agent: agent.to_string(),
+            })
+        }
+    }
+
+    pub(crate) fn insert_queue(&mut self, config: QueueConfig, now: Timestamp) {
+        let name = config.name.clone();
+        let mut q = QueueRt::new(config);
+        q.no_agent_since = Some(now);
+        self.queues.insert(name, q);
+    }
+
+    pub(crate) fn insert_agent(&mut self, agent: Agent) -> usize {
+        let id = self.slots.len();
+        self.agent_ids.insert(agent.name.clone(), id);
+        self.slots.push(Some(super::Slot {
+            agent,
+            offer: None,
+            call: None,
+        }));
+        id
+    }
+
+    pub(crate) fn insert_tier(&mut self, tier: Tier) -> Result<(), Error> {
+        let id = *self
+            .agent_ids
+            .get(&tier.agent)
+            .ok_or_else(|| Error::UnknownAgent(tier.agent.clone()))?;
+        let q = self
+            .queues
+            .get_mut(&tier.queue)
+            .ok_or_else(|| Error::UnknownQueue(tier.queue.clone()))?;
+        if q.tier_index.contains_key(&id) {
+            return Err(Error::TierExists {
+                queue: tier.queue,
+                agent: tier.agent,
+            });
+        }
+        q.tiers.push(TierRt { tier, agent: id });
+        q.sort_tiers();
+        Ok(())
+    }
+}
