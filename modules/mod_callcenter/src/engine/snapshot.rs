@@ -7,8 +7,8 @@
 //! them (what was changed at run time wins; tombstones delete what the file still has).
 //! `agent reload`, `queue reload`/`load` and `tier reload` put the file's values back.
 //! Live callers do not survive (their channels are gone); callbacks do, keeping their place.
-//! Agents come back with their status and counters; their state restarts as Waiting (or
-//! Idle when not available), since no call is in progress after a restart.
+//! Agents come back with their status and counters; their state restarts as Waiting (Idle
+//! stays Idle), since no call is in progress after a restart.
 
 use serde::{Deserialize, Serialize};
 
@@ -145,11 +145,14 @@ impl Engine {
             e.tombstones.agents.insert(name.clone());
         }
         for mut a in snap.agents {
-            a.state = if a.is_available() {
-                AgentState::Waiting
-            } else {
-                AgentState::Idle
-            };
+            // No call survives a restart (as FreeSWITCH: state Waiting, no uuid); an agent
+            // set Idle on purpose stays Idle.
+            if a.state != AgentState::Idle {
+                a.state = AgentState::Waiting;
+            }
+            if a.agent_type == crate::model::AgentType::UuidStandby {
+                a.uuid.clear();
+            }
             match e.agent_ids.get(&a.name) {
                 Some(&id) => {
                     if let Some(s) = e.slot_mut(id) {

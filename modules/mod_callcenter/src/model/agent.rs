@@ -11,8 +11,7 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentConfig {
-    /// The agent's name (the key of `[agents.NAME]`).
-    #[serde(skip_deserializing)]
+    /// The agent's name (the key of `[agents.NAME]`, which wins).
     pub name: String,
     /// How the agent is reached.
     #[serde(rename = "type")]
@@ -117,10 +116,6 @@ pub struct Agent {
 impl Agent {
     /// A fresh agent from its configuration, the status taking effect at `now`.
     pub fn from_config(c: &AgentConfig, now: Timestamp) -> Agent {
-        let state = match c.status {
-            AgentStatus::Available | AgentStatus::AvailableOnDemand => AgentState::Waiting,
-            _ => AgentState::Idle,
-        };
         Agent {
             name: c.name.clone(),
             agent_type: c.agent_type,
@@ -128,7 +123,7 @@ impl Agent {
             uuid: String::new(),
             status: c.status,
             break_reason: None,
-            state,
+            state: AgentState::Waiting,
             max_no_answer: c.max_no_answer,
             wrap_up_time: c.wrap_up_time,
             reject_delay_time: c.reject_delay_time,

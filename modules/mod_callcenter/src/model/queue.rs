@@ -11,8 +11,7 @@ use super::names::{parse_bool, AgentStatus, Strategy, TimeBaseScore};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct QueueConfig {
-    /// The queue's name (the key of `[queues.NAME]` in the file).
-    #[serde(skip_deserializing)]
+    /// The queue's name (the key of `[queues.NAME]` in the file, which wins).
     pub name: String,
     /// How agents are picked.
     pub strategy: Strategy,

@@ -14,6 +14,8 @@ pub struct Harness {
     pub engine: Engine,
     pub now: Timestamp,
     pub log: Vec<Action>,
+    /// Every action ever emitted (never drained).
+    pub all: Vec<Action>,
 }
 
 /// A queue with `strategy` and default settings.
@@ -49,6 +51,7 @@ impl Harness {
             engine: Engine::new(config, now).expect("valid config"),
             now,
             log: Vec::new(),
+            all: Vec::new(),
         }
     }
 
@@ -91,6 +94,7 @@ impl Harness {
 
     pub fn collect(&mut self) {
         while let Some(a) = self.engine.poll_action() {
+            self.all.push(a.clone());
             self.log.push(a);
         }
     }
@@ -164,6 +168,17 @@ impl Harness {
         self.collect();
         out
     }
+}
+
+/// Applies every Persist action emitted since the last call (tracked by `done`).
+pub fn persist_new(h: &mut Harness, store: &mut mod_callcenter::store::Store, done: &mut usize) {
+    h.collect();
+    for a in &h.all[*done..] {
+        if let Action::Persist(op) = a {
+            store.apply(op).expect("store");
+        }
+    }
+    *done = h.all.len();
 }
 
 pub fn events(actions: &[Action]) -> Vec<&Event> {
