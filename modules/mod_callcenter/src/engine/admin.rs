@@ -52,6 +52,7 @@ impl Engine {
         self.push(Action::Persist(PersistOp::SaveQueue(config.clone())));
         self.insert_queue(config, now);
         self.refresh_no_agent(&name, now);
+        self.mark_all();
         Ok(())
     }
 
@@ -94,6 +95,7 @@ impl Engine {
             }
         }
         self.queues.remove(name);
+        self.mark_all();
         self.dispatch();
         Ok(())
     }
@@ -128,6 +130,7 @@ impl Engine {
             }
         }
         self.refresh_no_agent(name, now);
+        self.mark_all();
         self.dispatch();
         Ok(())
     }
@@ -221,6 +224,7 @@ impl Engine {
             }
         }
         self.refresh_no_agent(name, now);
+        self.mark_all();
     }
 
     // --- agents ---
@@ -240,6 +244,7 @@ impl Engine {
             Some(("CC-Agent-Type", config.agent_type.as_str())),
         );
         self.persist_agent(id);
+        self.mark_agent(id);
         self.dispatch();
         Ok(())
     }
@@ -285,6 +290,7 @@ impl Engine {
         for qn in &queues {
             self.refresh_no_agent(qn, now);
         }
+        self.mark_all();
         self.dispatch();
         Ok(())
     }
@@ -307,6 +313,7 @@ impl Engine {
             s.agent.apply_config(&config);
         }
         self.persist_agent(id);
+        self.mark_agent(id);
         self.dispatch();
         Ok(())
     }
@@ -360,6 +367,7 @@ impl Engine {
         }
         s.agent.state = state;
         self.ev_agent_state(name, state);
+        self.mark_agent(id);
         let _ = now;
         self.dispatch();
         Ok(())
@@ -447,6 +455,7 @@ impl Engine {
             self.ev_agent_simple(name, "agent-contact-change", Some(("CC-Agent-Contact", value)));
         }
         self.persist_agent(id);
+        self.mark_agent(id);
         self.dispatch();
         Ok(())
     }
@@ -501,10 +510,38 @@ impl Engine {
             .filter(|(_, q)| q.tier_index.contains_key(&id))
             .map(|(n, _)| n.clone())
             .collect();
-        for q in queues {
-            self.refresh_no_agent(&q, now);
+        for q in &queues {
+            self.refresh_no_agent(q, now);
+        }
+        // Logging in or out changes which tier levels count as empty
+        // (tier_rule_no_agent_no_wait): the free agents of those queues may now be reachable.
+        if old.is_logged_in() != status.is_logged_in() {
+            self.mark_free_agents(&queues);
         }
         self.persist_agent(id);
+        self.mark_agent(id);
+    }
+
+    fn mark_free_agents(&mut self, queues: &[String]) {
+        let now = self.now;
+        let mut free = Vec::new();
+        for name in queues {
+            let Some(q) = self.queues.get(name) else { continue };
+            if !(q.config.tier_rules_apply && q.config.tier_rule_no_agent_no_wait) {
+                continue;
+            }
+            for t in &q.tiers {
+                let ok = self.slot(t.agent).is_some_and(|s| {
+                    s.offer.is_none() && s.call.is_none() && s.agent.offerable(now)
+                });
+                if ok {
+                    free.push(t.agent);
+                }
+            }
+        }
+        for id in free {
+            self.mark_agent(id);
+        }
     }
 
     // --- tiers ---
@@ -518,6 +555,7 @@ impl Engine {
             .remove(&(tier.queue.clone(), tier.agent.clone()));
         self.refresh_no_agent(&tier.queue, now);
         self.push(Action::Persist(PersistOp::SaveTier(tier)));
+        self.mark_all();
         self.dispatch();
         Ok(())
     }
@@ -550,6 +588,7 @@ impl Engine {
             agent: agent.to_string(),
         }));
         self.refresh_no_agent(queue, now);
+        self.mark_all();
         self.dispatch();
         Ok(())
     }
@@ -594,6 +633,7 @@ impl Engine {
         let saved = t.clone();
         q.sort_tiers();
         self.push(Action::Persist(PersistOp::SaveTier(saved)));
+        self.mark_all();
         self.dispatch();
         Ok(())
     }
@@ -639,6 +679,7 @@ impl Engine {
                 }
             }
         }
+        self.mark_all();
         self.dispatch();
         Ok(())
     }

@@ -7,8 +7,15 @@
 //! 3. For each caller, the open tier levels bound the candidates and the queue's strategy
 //!    picks; the pick is offered. A queue whose candidates are all taken is done.
 //!
-//! Cost: O(tiers) to collect, then O(log n + candidates) per caller visited; a pass stops at
-//! the first caller of a queue once no candidate of that queue is free.
+//! After every pass no waiting caller can be served by a free agent. So an input only needs
+//! a pass *focused* on what it changed: a caller that joined (or came back to waiting) is
+//! tried against the free agents; an agent that became free visits the line, highest score
+//! first, until a caller takes it (callers it cannot serve cost one skill and level check).
+//! Changes that can affect everyone (queue settings, tier edits, a restore) run a full pass.
+//! Timers that make a caller or an agent eligible (tier level opening, ring-progressively,
+//! callback retry, wrap-up or delay end) mark that caller or agent.
+//!
+//! Cost: O(tiers of the queue) to collect, then O(log n + candidates) per caller visited.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -69,15 +76,108 @@ pub(crate) fn open_level(
     (open, None)
 }
 
+/// What changed since the last pass.
+#[derive(Debug, Default)]
+pub(crate) struct Dirty {
+    pub full: bool,
+    pub agents: Vec<usize>,
+    pub members: Vec<String>,
+}
+
+/// What a pass looks at.
+#[derive(Clone, Debug)]
+enum Focus {
+    All,
+    Agent(usize),
+    Member(String),
+}
+
 impl Engine {
-    /// Routes every caller that can be served now.
+    /// Every caller may have become servable: the next pass is a full one.
+    pub(crate) fn mark_all(&mut self) {
+        self.dirty.full = true;
+    }
+
+    /// An agent may have become free.
+    pub(crate) fn mark_agent(&mut self, id: usize) {
+        if !self.dirty.agents.contains(&id) {
+            self.dirty.agents.push(id);
+        }
+    }
+
+    /// A caller may have become servable.
+    pub(crate) fn mark_member(&mut self, uuid: &str) {
+        if !self.dirty.members.iter().any(|m| m == uuid) {
+            self.dirty.members.push(uuid.to_string());
+        }
+    }
+
+    /// Routes what the last changes made possible: freed agents first (they serve the best
+    /// caller), then callers that joined or came back.
     pub(crate) fn dispatch(&mut self) {
+        loop {
+            let dirty = std::mem::take(&mut self.dirty);
+            if dirty.full {
+                self.route(Focus::All);
+            } else {
+                for a in dirty.agents {
+                    self.route(Focus::Agent(a));
+                }
+                // Callers in score order, so a later caller never takes an earlier one's agent.
+                let now = self.now;
+                let mut members: Vec<(i64, u64, String)> = dirty
+                    .members
+                    .into_iter()
+                    .filter_map(|u| {
+                        let m = self.members.get(&u)?;
+                        let q = self.queues.get(&m.queue)?;
+                        let score = score_at(q.weights(), -m.order.0, now.as_millis());
+                        Some((score, m.order.1, u))
+                    })
+                    .collect();
+                members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                for (_, _, m) in members {
+                    self.route(Focus::Member(m));
+                }
+            }
+            // Routing can free agents again (a ring-all winner cancels the others).
+            if !self.dirty.full && self.dirty.agents.is_empty() && self.dirty.members.is_empty() {
+                break;
+            }
+        }
+    }
+
+    fn route(&mut self, focus: Focus) {
         let now = self.now;
+        let focus_queue = match &focus {
+            Focus::Member(u) => match self.members.get(u) {
+                Some(m) if m.is_waiting() => Some(m.queue.clone()),
+                _ => return,
+            },
+            Focus::Agent(id) => {
+                let free = self
+                    .slot(*id)
+                    .is_some_and(|s| s.offer.is_none() && s.call.is_none() && s.agent.offerable(now));
+                if !free {
+                    return;
+                }
+                None
+            }
+            Focus::All => None,
+        };
         let mut passes: Vec<Pass> = Vec::new();
         let mut slot_passes: HashMap<usize, Vec<usize>> = HashMap::new();
         for (name, q) in &self.queues {
             if q.order.is_empty() {
                 continue;
+            }
+            if focus_queue.as_ref().is_some_and(|f| f != name) {
+                continue;
+            }
+            if let Focus::Agent(id) = focus {
+                if !q.tier_index.contains_key(&id) {
+                    continue;
+                }
             }
             let mut cands = Vec::new();
             let mut levels: Vec<(u32, u32)> = Vec::new();
@@ -122,6 +222,12 @@ impl Engine {
         if passes.is_empty() {
             return;
         }
+        if let Focus::Member(u) = &focus {
+            if let Some(p) = passes.first() {
+                self.route_member(u, p, now);
+            }
+            return;
+        }
         // Heads of each queue's line, by score at `now` (then join order).
         let mut heap: BinaryHeap<(i64, Reverse<u64>, usize, (i64, u64))> = BinaryHeap::new();
         for (i, p) in passes.iter().enumerate() {
@@ -133,12 +239,25 @@ impl Engine {
             if passes[i].free == 0 {
                 continue;
             }
+            if let Focus::Agent(id) = focus {
+                if self.slot(id).is_some_and(|s| s.offer.is_some()) {
+                    break;
+                }
+            }
             let queue = passes[i].queue.clone();
             let Some(uuid) = self.queues.get(&queue).and_then(|q| q.order.get(&key)).cloned()
             else {
                 continue;
             };
-            let taken = self.route_member(&uuid, &passes[i], now);
+            let fits = match focus {
+                Focus::Agent(id) => self.agent_fits(id, &uuid, &passes[i], now),
+                _ => true,
+            };
+            let taken = if fits {
+                self.route_member(&uuid, &passes[i], now)
+            } else {
+                Vec::new()
+            };
             for slot in taken {
                 for p in slot_passes.get(&slot).into_iter().flatten() {
                     passes[*p].free = passes[*p].free.saturating_sub(1);
@@ -166,6 +285,52 @@ impl Engine {
         };
         let (k, _) = q.order.range((lower, Bound::Unbounded)).next()?;
         Some((score_at(q.weights(), -k.0, now.as_millis()), *k))
+    }
+
+    /// The tier levels of `queue` with their logged-in agent counts.
+    pub(crate) fn tier_levels(&self, queue: &str) -> Vec<(u32, u32)> {
+        let mut levels: Vec<(u32, u32)> = Vec::new();
+        let Some(q) = self.queues.get(queue) else {
+            return levels;
+        };
+        for t in &q.tiers {
+            let Some(s) = self.slot(t.agent) else { continue };
+            if levels.last().map(|l| l.0) != Some(t.tier.level) {
+                levels.push((t.tier.level, 0));
+            }
+            if s.agent.is_logged_in() {
+                if let Some(l) = levels.last_mut() {
+                    l.1 += 1;
+                }
+            }
+        }
+        levels
+    }
+
+    /// Whether the focused free agent could serve this caller (skills and open level); a
+    /// level that is not open yet gets its wake-up.
+    fn agent_fits(&mut self, id: usize, uuid: &str, pass: &Pass, now: Timestamp) -> bool {
+        let Some(c) = pass.cands.iter().find(|c| c.slot == id) else {
+            return false;
+        };
+        let (Some(m), Some(q), Some(s)) = (
+            self.members.get(uuid),
+            self.queues.get(&pass.queue),
+            self.slot(id),
+        ) else {
+            return false;
+        };
+        if s.agent.skills.match_score(&m.skills).is_none() {
+            return false;
+        }
+        let (max_level, next_open) = open_level(&q.config, &pass.levels, m.joined, now);
+        if c.level <= max_level {
+            return true;
+        }
+        if let Some(at) = next_open {
+            self.timers.set(Timer::TierOpen(uuid.to_string()), at);
+        }
+        false
     }
 
     /// Offers one caller to the agent(s) its strategy picks; returns the slots taken.
@@ -239,6 +404,76 @@ impl Engine {
             }
         }
         taken
+    }
+}
+
+impl Engine {
+    /// The routing invariant, for tests: after any input, no caller waits while a free
+    /// agent could take it. Returns the first such pair, described.
+    #[doc(hidden)]
+    pub fn unserved_match(&self) -> Option<String> {
+        let now = self.now;
+        for (name, q) in &self.queues {
+            let mut levels: Vec<(u32, u32)> = Vec::new();
+            for t in &q.tiers {
+                let Some(s) = self.slot(t.agent) else { continue };
+                if levels.last().map(|l| l.0) != Some(t.tier.level) {
+                    levels.push((t.tier.level, 0));
+                }
+                if s.agent.is_logged_in() {
+                    if let Some(l) = levels.last_mut() {
+                        l.1 += 1;
+                    }
+                }
+            }
+            for uuid in q.order.values() {
+                let Some(m) = self.members.get(uuid) else {
+                    return Some(format!("{uuid} is in line but unknown"));
+                };
+                if m.exit_pending.is_some() {
+                    continue;
+                }
+                match m.callback.as_ref().map(|c| c.state) {
+                    Some(CallbackState::Dialing) => continue,
+                    Some(CallbackState::RetryAt(t)) if t > now => continue,
+                    _ => {}
+                }
+                let open = match (m.state, q.config.strategy) {
+                    (MemberState::Waiting, _) => true,
+                    (MemberState::Trying, Strategy::RingAll) => true,
+                    (MemberState::Trying, Strategy::RingProgressively) => {
+                        now >= m.last_ring.plus_secs(u64::from(q.config.ring_progressively_delay))
+                    }
+                    _ => false,
+                };
+                if !open {
+                    continue;
+                }
+                let (max_level, _) = open_level(&q.config, &levels, m.joined, now);
+                for t in &q.tiers {
+                    let Some(s) = self.slot(t.agent) else { continue };
+                    let free = t.tier.accepts_offers()
+                        && s.offer.is_none()
+                        && s.call.is_none()
+                        && s.agent.offerable(now);
+                    if free
+                        && t.tier.level <= max_level
+                        && s.agent.skills.match_score(&m.skills).is_some()
+                    {
+                        return Some(format!(
+                            "queue {name}: {uuid} ({}, joined {}, skills {}, level open {max_level}) waits while {} (level {}, skills {}) is free",
+                            m.state,
+                            now.since(m.joined).as_secs_f64(),
+                            m.skills,
+                            s.agent.name,
+                            t.tier.level,
+                            s.agent.skills
+                        ));
+                    }
+                }
+            }
+        }
+        None
     }
 }
 

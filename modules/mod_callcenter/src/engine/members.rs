@@ -72,6 +72,7 @@ impl Engine {
         }
         self.ev_members_count(queue);
         self.hold(&uuid);
+        self.mark_member(&uuid);
         self.dispatch();
         Ok(())
     }
@@ -182,6 +183,7 @@ impl Engine {
         };
         m.state = MemberState::Waiting;
         m.session_uuid = None;
+        m.exit_pending = None;
         m.record.callback = true;
         m.callback = Some(Callback {
             number: number.clone(),
@@ -198,6 +200,7 @@ impl Engine {
             reason: ExitReason::CallbackRequested,
         }));
         self.ev_callback(&snapshot, "member-callback-start", &number, 0);
+        self.arm_member_timers(uuid, now);
         self.persist_callback(uuid);
         self.dispatch();
         Ok(())
@@ -242,6 +245,7 @@ impl Engine {
                 self.ev_callback(&snapshot, "member-callback-answered", &number, attempt);
                 self.arm_member_timers(uuid, now);
                 self.hold(uuid);
+                self.mark_member(uuid);
             }
             CallbackResult::Failed => self.callback_failed(uuid, now),
         }
@@ -465,19 +469,25 @@ impl Engine {
         self.remove_member(uuid, outcome, reason.cancel_reason(), now);
     }
 
-    /// Arms max-wait, no-agent and announcement timers of a live waiting caller.
+    /// Arms a waiting caller's timers: the next tier level opening (callbacks included), and
+    /// for callers on the line max wait, no agent and announcements.
     pub(crate) fn arm_member_timers(&mut self, uuid: &str, now: Timestamp) {
         let Some(m) = self.members.get(uuid) else {
             return;
         };
-        let Some(q) = self.queues.get(&m.queue) else {
+        let queue = m.queue.clone();
+        let levels = self.tier_levels(&queue);
+        let Some(q) = self.queues.get(&queue) else {
             return;
         };
+        let u = uuid.to_string();
+        if let (_, Some(at)) = super::dispatch::open_level(&q.config, &levels, m.joined, now) {
+            self.timers.set(Timer::TierOpen(u.clone()), at);
+        }
         if !m.is_live() {
             return;
         }
         let c = &q.config;
-        let u = uuid.to_string();
         let entered = m.record.entered;
         let (max_wait, freq) = (c.max_wait_time, c.announce_frequency);
         let no_agent_at = q.no_agent_since.and_then(|since| {
@@ -608,6 +618,8 @@ impl Engine {
         if dialing {
             // The host never reported the attempt: count it as failed.
             self.callback_failed(uuid, now);
+        } else {
+            self.mark_member(uuid);
         }
     }
 

@@ -148,6 +148,7 @@ pub struct Engine {
     pub(crate) next_offer: u64,
     pub(crate) seq: u64,
     pub(crate) tombstones: Tombstones,
+    pub(crate) dirty: dispatch::Dirty,
     pub(crate) now: Timestamp,
 }
 
@@ -169,6 +170,7 @@ impl Engine {
             next_offer: 1,
             seq: 0,
             tombstones: Tombstones::default(),
+            dirty: dispatch::Dirty::default(),
             now,
         };
         for (name, q) in &config.queues {
@@ -188,6 +190,7 @@ impl Engine {
             e.refresh_no_agent(&name, now);
         }
         e.actions.clear();
+        e.mark_all();
         Ok(e)
     }
 
@@ -361,7 +364,12 @@ impl Engine {
             Timer::Discard(u) => self.on_discard(&u),
             Timer::OfferGuard(id) => self.on_offer_guard(id, now),
             // Wake-ups: the routing pass after this input does the work.
-            Timer::TierOpen(_) | Timer::RingNext(_) | Timer::AgentReady(_) => {}
+            Timer::TierOpen(u) | Timer::RingNext(u) => self.mark_member(&u),
+            Timer::AgentReady(name) => {
+                if let Some(&id) = self.agent_ids.get(&name) {
+                    self.mark_agent(id);
+                }
+            }
         }
     }
 

@@ -95,6 +95,7 @@ impl Engine {
         }
         self.arm_member_timers(member, now);
         self.hold(member);
+        self.mark_member(member);
         self.ev_members_count(&queue);
         self.dispatch();
         Ok(())
@@ -336,10 +337,15 @@ impl Engine {
     fn detach_offer(&mut self, member: &str, id: OfferId) -> Option<crate::model::Member> {
         let m = self.members.get_mut(member)?;
         m.offers.retain(|o| *o != id);
-        if m.offers.is_empty() && m.state == MemberState::Trying {
+        let back = m.offers.is_empty() && m.state == MemberState::Trying;
+        if back {
             m.state = MemberState::Waiting;
         }
-        Some(m.clone())
+        let snapshot = m.clone();
+        if back {
+            self.mark_member(member);
+        }
+        Some(snapshot)
     }
 
     /// After an offer ended without an answer: a deferred exit happens now.
@@ -384,6 +390,7 @@ impl Engine {
         if state != before {
             self.ev_agent_state(&name, state);
         }
+        self.mark_agent(id);
     }
 
     /// The bridged call of `member` ended.
@@ -421,6 +428,7 @@ impl Engine {
                 }
                 self.ev_agent_state(&name, state);
                 self.persist_agent(id);
+                self.mark_agent(id);
             }
         }
         m.record.ended_at = now;

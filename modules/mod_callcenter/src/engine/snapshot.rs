@@ -186,12 +186,15 @@ impl Engine {
             q.sort_tiers();
         }
         for cb in snap.callbacks {
+            let uuid = cb.uuid.clone();
             e.restore_callback(cb);
+            e.arm_member_timers(&uuid, now);
         }
         for name in e.queue_names() {
             e.refresh_no_agent(&name, now);
         }
         e.actions.clear();
+        e.mark_all();
         Ok(e)
     }
 

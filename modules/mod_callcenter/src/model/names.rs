@@ -137,6 +137,13 @@ named! {
     }
 }
 
+impl AgentStatus {
+    /// Any status but Logged Out.
+    pub fn is_logged_in(self) -> bool {
+        self != AgentStatus::LoggedOut
+    }
+}
+
 named! {
     /// What an agent is doing, maintained by the engine.
     AgentState, "agent state" {
