@@ -196,7 +196,7 @@ impl Engine {
             .filter(|m| m.queue == name)
             .map(|m| m.uuid.clone())
             .collect();
-        let mut order = std::collections::BTreeMap::new();
+        let mut line = Vec::new();
         for u in &uuids {
             let Some(m) = self.members.get_mut(u) else {
                 continue;
@@ -212,11 +212,14 @@ impl Engine {
             let key = order_key(w, m.base_score, m.priority, origin.as_millis());
             m.order = (key.saturating_neg(), m.order.1);
             if was_waiting {
-                order.insert(m.order, u.clone());
+                line.push((m.order, u.clone(), m.skills.clone()));
             }
         }
         if let Some(q) = self.queues.get_mut(name) {
-            q.order = order;
+            q.line_clear();
+            for (key, u, skills) in &line {
+                q.line_insert(*key, u, skills);
+            }
         }
         for u in &uuids {
             if self.members.get(u).is_some_and(|m| m.is_waiting()) {

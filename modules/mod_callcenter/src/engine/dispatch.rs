@@ -166,7 +166,6 @@ impl Engine {
             Focus::All => None,
         };
         let mut passes: Vec<Pass> = Vec::new();
-        let mut slot_passes: HashMap<usize, Vec<usize>> = HashMap::new();
         for (name, q) in &self.queues {
             if q.order.is_empty() {
                 continue;
@@ -208,10 +207,6 @@ impl Engine {
             if cands.is_empty() {
                 continue;
             }
-            let idx = passes.len();
-            for c in &cands {
-                slot_passes.entry(c.slot).or_default().push(idx);
-            }
             passes.push(Pass {
                 queue: name.clone(),
                 free: cands.len(),
@@ -222,20 +217,47 @@ impl Engine {
         if passes.is_empty() {
             return;
         }
+        // Which passes share an agent (only needed with several queues).
+        let mut slot_passes: HashMap<usize, Vec<usize>> = HashMap::new();
+        if passes.len() > 1 {
+            for (idx, p) in passes.iter().enumerate() {
+                for c in &p.cands {
+                    slot_passes.entry(c.slot).or_default().push(idx);
+                }
+            }
+        }
         if let Focus::Member(u) = &focus {
             if let Some(p) = passes.first() {
                 self.route_member(u, p, now);
             }
             return;
         }
-        // Heads of each queue's line, by score at `now` (then join order).
-        let mut heap: BinaryHeap<(i64, Reverse<u64>, usize, (i64, u64))> = BinaryHeap::new();
+        // The lines to visit: each queue's whole line, or for a freed agent only the callers
+        // of the skill classes it can serve. Heads are merged by score at `now`.
+        let mut lines: Vec<(usize, Option<usize>)> = Vec::new();
         for (i, p) in passes.iter().enumerate() {
-            if let Some(h) = self.head_after(&p.queue, None, now) {
-                heap.push((h.0, Reverse(h.1 .1), i, h.1));
+            match focus {
+                Focus::Agent(id) => {
+                    let (Some(q), Some(s)) = (self.queues.get(&p.queue), self.slot(id)) else {
+                        continue;
+                    };
+                    for (c, (class, line)) in q.classes.iter().enumerate() {
+                        if !line.is_empty() && s.agent.skills.match_score(class).is_some() {
+                            lines.push((i, Some(c)));
+                        }
+                    }
+                }
+                _ => lines.push((i, None)),
             }
         }
-        while let Some((_, _, i, key)) = heap.pop() {
+        let mut heap: BinaryHeap<(i64, Reverse<u64>, usize, (i64, u64))> = BinaryHeap::new();
+        for (l, (i, class)) in lines.iter().enumerate() {
+            if let Some(h) = self.head_after(&passes[*i].queue, *class, None, now) {
+                heap.push((h.0, Reverse(h.1 .1), l, h.1));
+            }
+        }
+        while let Some((_, _, l, key)) = heap.pop() {
+            let i = lines[l].0;
             if passes[i].free == 0 {
                 continue;
             }
@@ -259,31 +281,40 @@ impl Engine {
                 Vec::new()
             };
             for slot in taken {
+                if passes.len() == 1 {
+                    passes[0].free = passes[0].free.saturating_sub(1);
+                }
                 for p in slot_passes.get(&slot).into_iter().flatten() {
                     passes[*p].free = passes[*p].free.saturating_sub(1);
                 }
             }
             if passes[i].free > 0 {
-                if let Some(h) = self.head_after(&queue, Some(key), now) {
-                    heap.push((h.0, Reverse(h.1 .1), i, h.1));
+                if let Some(h) = self.head_after(&queue, lines[l].1, Some(key), now) {
+                    heap.push((h.0, Reverse(h.1 .1), l, h.1));
                 }
             }
         }
     }
 
-    /// The next caller of `queue` after `key` in line, with its score at `now`.
+    /// The next caller of `queue` (of one skill class, or any) after `key` in line, with
+    /// its score at `now`.
     fn head_after(
         &self,
         queue: &str,
+        class: Option<usize>,
         key: Option<(i64, u64)>,
         now: Timestamp,
     ) -> Option<(i64, (i64, u64))> {
         let q = self.queues.get(queue)?;
+        let line = match class {
+            Some(c) => &q.classes.get(c)?.1,
+            None => &q.order,
+        };
         let lower = match key {
             Some(k) => Bound::Excluded(k),
             None => Bound::Unbounded,
         };
-        let (k, _) = q.order.range((lower, Bound::Unbounded)).next()?;
+        let (k, _) = line.range((lower, Bound::Unbounded)).next()?;
         Some((score_at(q.weights(), -k.0, now.as_millis()), *k))
     }
 
@@ -404,76 +435,6 @@ impl Engine {
             }
         }
         taken
-    }
-}
-
-impl Engine {
-    /// The routing invariant, for tests: after any input, no caller waits while a free
-    /// agent could take it. Returns the first such pair, described.
-    #[doc(hidden)]
-    pub fn unserved_match(&self) -> Option<String> {
-        let now = self.now;
-        for (name, q) in &self.queues {
-            let mut levels: Vec<(u32, u32)> = Vec::new();
-            for t in &q.tiers {
-                let Some(s) = self.slot(t.agent) else { continue };
-                if levels.last().map(|l| l.0) != Some(t.tier.level) {
-                    levels.push((t.tier.level, 0));
-                }
-                if s.agent.is_logged_in() {
-                    if let Some(l) = levels.last_mut() {
-                        l.1 += 1;
-                    }
-                }
-            }
-            for uuid in q.order.values() {
-                let Some(m) = self.members.get(uuid) else {
-                    return Some(format!("{uuid} is in line but unknown"));
-                };
-                if m.exit_pending.is_some() {
-                    continue;
-                }
-                match m.callback.as_ref().map(|c| c.state) {
-                    Some(CallbackState::Dialing) => continue,
-                    Some(CallbackState::RetryAt(t)) if t > now => continue,
-                    _ => {}
-                }
-                let open = match (m.state, q.config.strategy) {
-                    (MemberState::Waiting, _) => true,
-                    (MemberState::Trying, Strategy::RingAll) => true,
-                    (MemberState::Trying, Strategy::RingProgressively) => {
-                        now >= m.last_ring.plus_secs(u64::from(q.config.ring_progressively_delay))
-                    }
-                    _ => false,
-                };
-                if !open {
-                    continue;
-                }
-                let (max_level, _) = open_level(&q.config, &levels, m.joined, now);
-                for t in &q.tiers {
-                    let Some(s) = self.slot(t.agent) else { continue };
-                    let free = t.tier.accepts_offers()
-                        && s.offer.is_none()
-                        && s.call.is_none()
-                        && s.agent.offerable(now);
-                    if free
-                        && t.tier.level <= max_level
-                        && s.agent.skills.match_score(&m.skills).is_some()
-                    {
-                        return Some(format!(
-                            "queue {name}: {uuid} ({}, joined {}, skills {}, level open {max_level}) waits while {} (level {}, skills {}) is free",
-                            m.state,
-                            now.since(m.joined).as_secs_f64(),
-                            m.skills,
-                            s.agent.name,
-                            t.tier.level,
-                            s.agent.skills
-                        ));
-                    }
-                }
-            }
-        }
-        None
     }
 }
 

@@ -62,7 +62,7 @@ impl Engine {
         let uuid = member.uuid.clone();
         let resume = !member.rejoined.is_zero();
         if let Some(q) = self.queues.get_mut(queue) {
-            q.order.insert(member.order, uuid.clone());
+            q.line_insert(member.order, &uuid, &member.skills);
             q.history.arrived(now);
         }
         self.members.insert(uuid.clone(), member);
@@ -400,7 +400,7 @@ impl Engine {
         m.record.wait_ms = wait_ms;
         let mut keep = false;
         if let Some(q) = self.queues.get_mut(&m.queue) {
-            q.order.remove(&m.order);
+            q.line_remove(&m.order, &m.skills);
             q.history.left(now, outcome, wait_ms);
             if outcome == Outcome::Abandoned {
                 q.calls_abandoned += 1;
@@ -476,13 +476,15 @@ impl Engine {
             return;
         };
         let queue = m.queue.clone();
-        let levels = self.tier_levels(&queue);
         let Some(q) = self.queues.get(&queue) else {
             return;
         };
         let u = uuid.to_string();
-        if let (_, Some(at)) = super::dispatch::open_level(&q.config, &levels, m.joined, now) {
-            self.timers.set(Timer::TierOpen(u.clone()), at);
+        if q.config.tier_rules_apply {
+            let levels = self.tier_levels(&queue);
+            if let (_, Some(at)) = super::dispatch::open_level(&q.config, &levels, m.joined, now) {
+                self.timers.set(Timer::TierOpen(u.clone()), at);
+            }
         }
         if !m.is_live() {
             return;

@@ -18,6 +18,7 @@
 mod admin;
 mod dispatch;
 mod events;
+mod invariant;
 mod members;
 mod offers;
 mod predict;
@@ -33,7 +34,7 @@ pub use snapshot::{CallbackRecord, Snapshot};
 use crate::action::{Action, OfferId};
 use crate::config::{Config, Settings};
 use crate::error::Error;
-use crate::model::{Agent, Member, QueueConfig, Tier};
+use crate::model::{Agent, Member, QueueConfig, Skills, Tier};
 use crate::rng::SplitMix64;
 use crate::score::Weights;
 use crate::stats::History;
@@ -76,6 +77,10 @@ pub(crate) struct QueueRt {
     pub tier_index: HashMap<usize, usize>,
     /// Waiting callers (live and callbacks): (−score key, join sequence) → member uuid.
     pub order: BTreeMap<(i64, u64), String>,
+    /// The same line split by required skills (one line per distinct set, ids stable), so a
+    /// freed agent only visits the callers it can serve.
+    pub class_ids: HashMap<Skills, usize>,
+    pub classes: Vec<(Skills, BTreeMap<(i64, u64), String>)>,
     /// round-robin: the (level, position) last offered.
     pub rr_cursor: Option<(u32, u32)>,
     /// Since when no tier agent is logged in.
@@ -92,11 +97,44 @@ impl QueueRt {
             tiers: Vec::new(),
             tier_index: HashMap::new(),
             order: BTreeMap::new(),
+            class_ids: HashMap::new(),
+            classes: Vec::new(),
             rr_cursor: None,
             no_agent_since: None,
             calls_answered: 0,
             calls_abandoned: 0,
             history: History::default(),
+        }
+    }
+
+    /// Puts a caller in line.
+    pub fn line_insert(&mut self, key: (i64, u64), uuid: &str, skills: &Skills) {
+        self.order.insert(key, uuid.to_string());
+        let id = match self.class_ids.get(skills) {
+            Some(id) => *id,
+            None => {
+                let id = self.classes.len();
+                self.class_ids.insert(skills.clone(), id);
+                self.classes.push((skills.clone(), BTreeMap::new()));
+                id
+            }
+        };
+        self.classes[id].1.insert(key, uuid.to_string());
+    }
+
+    /// Takes a caller out of line.
+    pub fn line_remove(&mut self, key: &(i64, u64), skills: &Skills) {
+        self.order.remove(key);
+        if let Some(&id) = self.class_ids.get(skills) {
+            self.classes[id].1.remove(key);
+        }
+    }
+
+    /// Empties the line.
+    pub fn line_clear(&mut self) {
+        self.order.clear();
+        for (_, line) in &mut self.classes {
+            line.clear();
         }
     }
 

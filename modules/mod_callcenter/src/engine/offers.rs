@@ -84,7 +84,7 @@ impl Engine {
         let (order, queue) = (m.order, m.queue.clone());
         let snapshot = m.clone();
         if let Some(q) = self.queues.get_mut(&queue) {
-            q.order.insert(order, member.to_string());
+            q.line_insert(order, member, &snapshot.skills);
             q.calls_answered = q.calls_answered.saturating_sub(1);
         }
         if let Some(leg) = leg {
@@ -230,7 +230,7 @@ impl Engine {
         self.timers.cancel_member(&off.member);
         let record_template = match self.queues.get_mut(&off.queue) {
             Some(q) => {
-                q.order.remove(&snapshot.order);
+                q.line_remove(&snapshot.order, &snapshot.skills);
                 q.calls_answered += 1;
                 q.history.left(now, Outcome::Answered, wait_ms);
                 q.config.record_template.clone()

@@ -214,7 +214,7 @@ impl Engine {
         record.cid_name = cb.cid_name.clone();
         record.priority = cb.priority;
         record.callback = true;
-        q.order.insert(order, cb.uuid.clone());
+        q.line_insert(order, &cb.uuid, &cb.skills);
         let m = Member {
             uuid: cb.uuid.clone(),
             session_uuid: None,

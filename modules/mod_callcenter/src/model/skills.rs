@@ -11,8 +11,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const MAX_SKILL_LEVEL: u32 = 100;
 
 /// A set of skills, each with a level (agent: proficiency; caller: minimum required).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Skills(BTreeMap<String, u32>);
+///
+/// Kept as a small vector sorted by a 64-bit hash of the name, so that matching an agent
+/// against a caller is a merge of two short integer lists (the routing hot path).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Skills(Vec<(u64, String, u32)>);
+
+/// FNV-1a, 64 bits: a fixed, fast hash of a skill name.
+fn name_hash(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
 
 /// A skill list that does not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,14 +51,27 @@ impl Skills {
 
     /// Adds or replaces one skill (names are lower-cased).
     pub fn with(mut self, name: &str, level: u32) -> Skills {
-        self.0
-            .insert(name.trim().to_ascii_lowercase(), level.min(MAX_SKILL_LEVEL));
+        let name = name.trim().to_ascii_lowercase();
+        let h = name_hash(&name);
+        let level = level.min(MAX_SKILL_LEVEL);
+        match self
+            .0
+            .binary_search_by(|(eh, en, _)| (*eh, en.as_str()).cmp(&(h, name.as_str())))
+        {
+            Ok(i) => self.0[i].2 = level,
+            Err(i) => self.0.insert(i, (h, name, level)),
+        }
         self
     }
 
     /// The level of `name`, if the set has it.
     pub fn level(&self, name: &str) -> Option<u32> {
-        self.0.get(name).copied()
+        let name = name.to_ascii_lowercase();
+        let h = name_hash(&name);
+        self.0
+            .iter()
+            .find(|(eh, en, _)| *eh == h && *en == name)
+            .map(|(_, _, l)| *l)
     }
 
     /// Whether the set is empty.
@@ -55,7 +81,9 @@ impl Skills {
 
     /// The skills and levels, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), *v))
+        let mut v: Vec<(&str, u32)> = self.0.iter().map(|(_, k, l)| (k.as_str(), *l)).collect();
+        v.sort();
+        v.into_iter()
     }
 
     /// How well an agent with these skills matches `required`: `None` if some required skill
@@ -63,12 +91,26 @@ impl Skills {
     /// required skills (higher is a better match; 0 when nothing is required).
     pub fn match_score(&self, required: &Skills) -> Option<u32> {
         let mut score = 0u32;
-        for (name, min) in &required.0 {
-            let have = *self.0.get(name)?;
-            if have < *min {
-                return None;
+        let mut have = self.0.iter();
+        'need: for (h, name, min) in &required.0 {
+            for (eh, en, level) in have.by_ref() {
+                if eh < h {
+                    continue;
+                }
+                if eh > h {
+                    return None;
+                }
+                if en != name {
+                    // A hash collision: names differ, keep looking among equal hashes.
+                    continue;
+                }
+                if level < min {
+                    return None;
+                }
+                score = score.saturating_add(*level);
+                continue 'need;
             }
-            score = score.saturating_add(have);
+            return None;
         }
         Some(score)
     }
@@ -114,7 +156,7 @@ impl FromStr for Skills {
 impl fmt::Display for Skills {
     /// `billing=3,english=5` (sorted by name).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (k, v)) in self.0.iter().enumerate() {
+        for (i, (k, v)) in self.iter().enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
