@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use mod_callcenter::rng::SplitMix64;
 use mod_callcenter::{
-    Action, AgentConfig, AgentStatus, Config, Engine, MemberJoin, OfferResult, QueueConfig,
-    Skills, Strategy, Tier, Timestamp,
+    Action, AgentConfig, AgentStatus, Config, Engine, MemberJoin, OfferResult, QueueConfig, Skills,
+    Strategy, Tier, Timestamp,
 };
 
 const AGENTS: usize = 1_000;
@@ -63,7 +63,12 @@ fn build(s: &Scenario, rng: &mut SplitMix64) -> Config {
         }
         c.agents.insert(name.clone(), a);
         let q = i % s.queues;
-        c.tiers.push(Tier::new(&format!("q{q}"), &name, 1 + (i / 500) as u32, i as u32));
+        c.tiers.push(Tier::new(
+            &format!("q{q}"),
+            &name,
+            1 + (i / 500) as u32,
+            i as u32,
+        ));
     }
     c.normalize();
     c
@@ -117,7 +122,9 @@ fn run(s: &Scenario) {
         join(&mut e, now, &mut rng, &mut id);
         drain(&mut e, now, &mut busy);
     }
-    let waiting: usize = (0..s.queues).map(|q| e.waiting_count(&format!("q{q}"))).sum();
+    let waiting: usize = (0..s.queues)
+        .map(|q| e.waiting_count(&format!("q{q}")))
+        .sum();
     let mut times = Vec::with_capacity(DECISIONS);
     let mut joins = Vec::with_capacity(DECISIONS);
     let mut offers = 0;

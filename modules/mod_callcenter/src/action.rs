@@ -12,9 +12,7 @@ use crate::model::{Agent, AgentType, CancelReason, QueueConfig, Tier};
 use crate::stats::CallRecord;
 
 /// One offer of one caller to one agent (one agent leg).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OfferId(pub u64);
 

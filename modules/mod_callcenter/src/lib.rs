@@ -31,8 +31,8 @@ pub mod store;
 pub mod time;
 
 pub use action::{
-    Action, Announce, Bridge, CallbackCall, CallbackResult, CancelOffer, Event, Exit,
-    ExitReason, Hold, LeaveReason, Offer, OfferId, OfferResult, PersistOp,
+    Action, Announce, Bridge, CallbackCall, CallbackResult, CancelOffer, Event, Exit, ExitReason,
+    Hold, LeaveReason, Offer, OfferId, OfferResult, PersistOp,
 };
 pub use command::execute;
 pub use config::{Config, ConfigError, Settings};

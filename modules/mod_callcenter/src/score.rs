@@ -61,7 +61,10 @@ mod tests {
         // A normal caller who joined at t=0 and a VIP who joined at t=100 s.
         let normal = order_key(W, 0, 0, 0);
         let vip = order_key(W, 0, 1, 100_000);
-        assert!(vip > normal, "the VIP is ahead: it waited less than 300 s less");
+        assert!(
+            vip > normal,
+            "the VIP is ahead: it waited less than 300 s less"
+        );
         let vip_late = order_key(W, 0, 1, 400_000);
         assert!(normal > vip_late, "a VIP 400 s later is behind");
         assert_eq!(points_at(W, normal, 60_000), 60);

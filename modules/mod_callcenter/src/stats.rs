@@ -292,8 +292,9 @@ impl History {
 
     /// Drops what is older than both the day start and 15 minutes ago.
     pub fn trim(&mut self, now: Timestamp, utc_offset_minutes: i32) {
-        let keep = day_start(now, utc_offset_minutes)
-            .min(Timestamp::from_millis(now.as_millis().saturating_sub(FIFTEEN_MIN_MS)));
+        let keep = day_start(now, utc_offset_minutes).min(Timestamp::from_millis(
+            now.as_millis().saturating_sub(FIFTEEN_MIN_MS),
+        ));
         while self.left.front().is_some_and(|s| s.at < keep) {
             self.left.pop_front();
         }
@@ -359,7 +360,11 @@ mod tests {
             Timestamp::from_millis(10 * day - 7_200_000)
         );
         let mut h = History::default();
-        h.left(Timestamp::from_millis(10 * day + 60_000), Outcome::Answered, 5_000);
+        h.left(
+            Timestamp::from_millis(10 * day + 60_000),
+            Outcome::Answered,
+            5_000,
+        );
         h.left(now, Outcome::Answered, 30_000);
         h.left(now, Outcome::Abandoned, 40_000);
         h.handled(now, 120_000);
@@ -370,6 +375,9 @@ mod tests {
         assert_eq!(today.asa_secs(), Some(17.5));
         assert_eq!(m15.aht_secs(), Some(120.0));
         assert_eq!(m15.abandon_rate(), Some(0.5));
-        assert_eq!(Outcome::parse("no_agent_timeout"), Some(Outcome::NoAgentTimeout));
+        assert_eq!(
+            Outcome::parse("no_agent_timeout"),
+            Some(Outcome::NoAgentTimeout)
+        );
     }
 }

@@ -23,7 +23,9 @@ fn abandon_before_any_offer() {
     h.join("q", "m");
     h.wait(12);
     h.take();
-    h.engine.handle_member_leave(h.now, "m", LeaveReason::Hangup).unwrap();
+    h.engine
+        .handle_member_leave(h.now, "m", LeaveReason::Hangup)
+        .unwrap();
     let actions = h.take();
     let end = events(&actions)
         .into_iter()
@@ -46,7 +48,9 @@ fn abandon_during_an_offer_cancels_the_agent_leg_at_once() {
     let offers = h.offers();
     assert_eq!(offers.len(), 2);
     h.wait(3);
-    h.engine.handle_member_leave(h.now, "m", LeaveReason::Hangup).unwrap();
+    h.engine
+        .handle_member_leave(h.now, "m", LeaveReason::Hangup)
+        .unwrap();
     let actions = h.take();
     // The very first actions are the cancels, before any event about the caller.
     let cancels: Vec<_> = actions
@@ -86,12 +90,17 @@ fn hanging_up_during_the_call_ends_it_and_starts_wrap_up() {
     h.result(o.offer_id, OfferResult::Answered);
     h.wait(40);
     h.take();
-    h.engine.handle_member_leave(h.now, "m", LeaveReason::Hangup).unwrap();
+    h.engine
+        .handle_member_leave(h.now, "m", LeaveReason::Hangup)
+        .unwrap();
     let actions = h.take();
     assert!(has_event(&actions, "bridge-agent-end"));
     let r = records(&actions);
     assert_eq!(r[0].outcome, Outcome::Answered);
-    assert_eq!((r[0].wait_ms, r[0].talk_ms, r[0].wrap_up_ms), (2_000, 40_000, 15_000));
+    assert_eq!(
+        (r[0].wait_ms, r[0].talk_ms, r[0].wrap_up_ms),
+        (2_000, 40_000, 15_000)
+    );
     assert_eq!(r[0].offered_agents, ["a"]);
     // The agent's later hangup is a no-op.
     h.hangup_agent("a");
@@ -110,18 +119,31 @@ fn an_abandoned_caller_resumes_its_place() {
     h.wait(10);
     h.join("q", "second");
     h.wait(10);
-    h.engine.handle_member_leave(h.now, "first", LeaveReason::Hangup).unwrap();
-    assert_eq!(h.engine.member("first").unwrap().state, MemberState::Abandoned);
+    h.engine
+        .handle_member_leave(h.now, "first", LeaveReason::Hangup)
+        .unwrap();
+    assert_eq!(
+        h.engine.member("first").unwrap().state,
+        MemberState::Abandoned
+    );
     h.wait(30);
     // Calls again from the same number (a new channel): back in front of "second".
-    h.join_with("q", mod_callcenter::MemberJoin::new("again").caller("5first", "first"));
+    h.join_with(
+        "q",
+        mod_callcenter::MemberJoin::new("again").caller("5first", "first"),
+    );
     let actions = h.take();
     assert!(has_event(&actions, "member-queue-resume"));
     assert_eq!(h.engine.position("first"), Some(1));
     assert_eq!(h.engine.position("second"), Some(2));
-    assert_eq!(h.engine.member("first").unwrap().session_uuid.as_deref(), Some("again"));
+    assert_eq!(
+        h.engine.member("first").unwrap().session_uuid.as_deref(),
+        Some("again")
+    );
     // Too late: the abandoned place is discarded after discard_abandoned_after.
-    h.engine.handle_member_leave(h.now, "first", LeaveReason::Hangup).unwrap();
+    h.engine
+        .handle_member_leave(h.now, "first", LeaveReason::Hangup)
+        .unwrap();
     h.wait(61);
     assert!(h.engine.member("first").is_none());
 }

@@ -28,7 +28,11 @@ fn wrap_up_keeps_the_agent_out_for_its_time() {
     h.wait(19);
     assert!(h.offers().is_empty());
     h.wait(1);
-    assert_eq!(h.one_offer().agent, "a", "offered exactly when the wrap-up ends");
+    assert_eq!(
+        h.one_offer().agent,
+        "a",
+        "offered exactly when the wrap-up ends"
+    );
     assert_eq!(h.t(), 50);
 }
 
@@ -67,11 +71,16 @@ fn max_no_answer_puts_the_agent_on_break() {
     let actions = h.take();
     assert_eq!(h.engine.agent("a").unwrap().status, AgentStatus::OnBreak);
     let ev = common::events(&actions);
-    let max = ev.iter().find(|e| e.action() == "agent-max-no-answer").expect("event");
+    let max = ev
+        .iter()
+        .find(|e| e.action() == "agent-max-no-answer")
+        .expect("event");
     assert_eq!(max.header("CC-Agent-No-Answer-Count"), Some("3"));
     assert_eq!(max.header("CC-Agent-No-Answer-Status"), Some("On Break"));
-    assert!(ev.iter().any(|e| e.action() == "agent-status-change"
-        && e.header("CC-Agent-Status") == Some("On Break")));
+    assert!(ev
+        .iter()
+        .any(|e| e.action() == "agent-status-change"
+            && e.header("CC-Agent-Status") == Some("On Break")));
     h.wait(60);
     assert!(h.offers().is_empty(), "on break: never offered");
     // Back to Available resets the count (as FreeSWITCH) and the caller gets through.
@@ -94,7 +103,10 @@ fn an_answer_resets_the_no_answer_count() {
 
 #[test]
 fn an_unreachable_agent_is_skipped_and_counted() {
-    let mut h = Harness::new(one_queue(queue("q", Strategy::SequentiallyByAgentOrder), &["a", "b"]));
+    let mut h = Harness::new(one_queue(
+        queue("q", Strategy::SequentiallyByAgentOrder),
+        &["a", "b"],
+    ));
     h.join("q", "m");
     let o = h.one_offer();
     assert_eq!(o.agent, "a");
@@ -103,7 +115,11 @@ fn an_unreachable_agent_is_skipped_and_counted() {
     let a = h.engine.agent("a").unwrap();
     assert_eq!(a.unreachable_count, 1);
     assert_eq!(a.no_answer_count, 0, "not a no-answer");
-    assert_eq!(a.ready_at(h.now), Some(h.now.plus_secs(5)), "5 s unreachable delay");
+    assert_eq!(
+        a.ready_at(h.now),
+        Some(h.now.plus_secs(5)),
+        "5 s unreachable delay"
+    );
 }
 
 #[test]
@@ -113,7 +129,10 @@ fn on_demand_agents_go_idle_after_one_call() {
     h.join("q", "m1");
     let o = h.one_offer();
     h.answer_and_talk(&o, 10);
-    assert_eq!(h.engine.agent("a").unwrap().state, mod_callcenter::AgentState::Idle);
+    assert_eq!(
+        h.engine.agent("a").unwrap().state,
+        mod_callcenter::AgentState::Idle
+    );
     h.join("q", "m2");
     assert!(h.offers().is_empty());
     assert_eq!(h.cc("agent set state a Waiting"), "+OK\n");
@@ -131,7 +150,10 @@ fn an_agent_never_has_two_offers_or_two_calls() {
     h.join("q2", "m2");
     let offers = h.offers();
     assert_eq!(offers.len(), 1, "one offer for a, whatever the queues");
-    assert_eq!(h.engine.tiers("q2")[0].state, mod_callcenter::TierState::Standby);
+    assert_eq!(
+        h.engine.tiers("q2")[0].state,
+        mod_callcenter::TierState::Standby
+    );
     h.result(offers[0].offer_id, OfferResult::Answered);
     assert!(h.offers().is_empty(), "in a call: no second offer");
     assert_eq!(

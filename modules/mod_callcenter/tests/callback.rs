@@ -42,9 +42,14 @@ fn a_callback_keeps_the_place_and_bridges_on_answer() {
     let exit = exits(&actions);
     assert_eq!(exit.len(), 1);
     assert_eq!(exit[0].reason, ExitReason::CallbackRequested);
-    assert_eq!(exit[0].destination.as_deref(), Some("callback_confirm XML default"));
+    assert_eq!(
+        exit[0].destination.as_deref(),
+        Some("callback_confirm XML default")
+    );
     assert!(has_event(&actions, "member-callback-start"));
-    assert!(actions.iter().any(|a| matches!(a, Action::Persist(PersistOp::SaveCallback(r)) if r.number == "5551234")));
+    assert!(actions.iter().any(
+        |a| matches!(a, Action::Persist(PersistOp::SaveCallback(r)) if r.number == "5551234")
+    ));
     assert_eq!(h.engine.position("cb"), Some(1), "still first in line");
     assert!(!h.engine.member("cb").unwrap().is_live());
 
@@ -63,34 +68,59 @@ fn a_callback_keeps_the_place_and_bridges_on_answer() {
 
     // ... the customer answers: on the line again at its place, offered to the agent.
     h.engine
-        .handle_callback_result(h.now, "cb", CallbackResult::Answered { session_uuid: "leg2".into() })
+        .handle_callback_result(
+            h.now,
+            "cb",
+            CallbackResult::Answered {
+                session_uuid: "leg2".into(),
+            },
+        )
         .unwrap();
     let o = h.one_offer();
-    assert_eq!((o.member_uuid.as_str(), o.member_session_uuid.as_str()), ("cb", "leg2"));
+    assert_eq!(
+        (o.member_uuid.as_str(), o.member_session_uuid.as_str()),
+        ("cb", "leg2")
+    );
     h.result(o.offer_id, OfferResult::Answered);
     let actions = h.take();
-    assert!(actions.iter().any(|a| matches!(a, Action::Bridge(b) if b.member_session_uuid == "leg2")));
-    assert!(actions.iter().any(|a| matches!(a, Action::Persist(PersistOp::DeleteCallback(u)) if u == "cb")));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Bridge(b) if b.member_session_uuid == "leg2")));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Persist(PersistOp::DeleteCallback(u)) if u == "cb")));
 }
 
 #[test]
 fn a_failed_callback_is_retried_then_dropped() {
     let mut h = setup();
     h.join("q", "cb");
-    h.engine.handle_callback_request(h.now, "cb", Some("5550000")).unwrap();
+    h.engine
+        .handle_callback_request(h.now, "cb", Some("5550000"))
+        .unwrap();
     h.status("a", AgentStatus::Available);
     assert_eq!(callbacks(&h.take()).len(), 1);
-    h.engine.handle_callback_result(h.now, "cb", CallbackResult::Failed).unwrap();
+    h.engine
+        .handle_callback_result(h.now, "cb", CallbackResult::Failed)
+        .unwrap();
     assert!(has_event(&h.take(), "member-callback-failed"));
     h.wait(29);
-    assert!(callbacks(&h.take()).is_empty(), "retry waits callback_retry_delay");
+    assert!(
+        callbacks(&h.take()).is_empty(),
+        "retry waits callback_retry_delay"
+    );
     h.wait(1);
     let actions = h.take();
     let c = callbacks(&actions);
     assert_eq!((c.len(), c[0].attempt), (1, 2));
-    h.engine.handle_callback_result(h.now, "cb", CallbackResult::Failed).unwrap();
+    h.engine
+        .handle_callback_result(h.now, "cb", CallbackResult::Failed)
+        .unwrap();
     let actions = h.take();
-    assert!(h.engine.member("cb").is_none(), "callback_retries = 2 reached");
+    assert!(
+        h.engine.member("cb").is_none(),
+        "callback_retries = 2 reached"
+    );
     let end = common::events(&actions)
         .into_iter()
         .find(|e| e.action() == "member-queue-end")
@@ -104,6 +134,9 @@ fn callbacks_need_the_queue_to_allow_them() {
     h.status("a", AgentStatus::OnBreak);
     h.join("q", "m");
     assert!(!h.engine.handle_member_dtmf(h.now, "m", '*').unwrap());
-    let e = h.engine.handle_callback_request(h.now, "m", None).unwrap_err();
+    let e = h
+        .engine
+        .handle_callback_request(h.now, "m", None)
+        .unwrap_err();
     assert!(e.to_string().contains("does not offer callbacks"), "{e}");
 }

@@ -72,8 +72,12 @@ fn simulate(agents: u32, handle: f64, load: f64, hours: f64, seed: u64, sl_t: f6
         }
         while let Some(a) = e.poll_action() {
             match a {
-                Action::Offer(o) => e.handle_offer_result(now, o.offer_id, OfferResult::Answered).unwrap(),
-                Action::Bridge(b) => hangups.push(Reverse((now + ms(exp(&mut rng, handle)), b.agent))),
+                Action::Offer(o) => e
+                    .handle_offer_result(now, o.offer_id, OfferResult::Answered)
+                    .unwrap(),
+                Action::Bridge(b) => {
+                    hangups.push(Reverse((now + ms(exp(&mut rng, handle)), b.agent)))
+                }
                 Action::Persist(PersistOp::RecordCall(r)) if r.entered >= warmup => {
                     n += 1;
                     total_wait += r.wait_ms;
@@ -114,8 +118,14 @@ fn check(agents: u32, handle: f64, load: f64, hours: f64, seed: u64) {
         (m.service_level / sl - 1.0) * 100.0,
         model.wait_probability(),
     );
-    assert!((m.mean_wait / w - 1.0).abs() < 0.10, "mean wait off by more than 10%");
-    assert!((m.service_level / sl - 1.0).abs() < 0.10, "service level off by more than 10%");
+    assert!(
+        (m.mean_wait / w - 1.0).abs() < 0.10,
+        "mean wait off by more than 10%"
+    );
+    assert!(
+        (m.service_level / sl - 1.0).abs() < 0.10,
+        "service level off by more than 10%"
+    );
 }
 
 #[test]

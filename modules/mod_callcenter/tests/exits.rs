@@ -45,7 +45,10 @@ fn a_timeout_while_an_agent_rings_waits_for_that_offer() {
     h.join("q", "m");
     let o = h.one_offer();
     h.wait(25);
-    assert!(exits(&h.take()).is_empty(), "the ringing agent gets its chance");
+    assert!(
+        exits(&h.take()).is_empty(),
+        "the ringing agent gets its chance"
+    );
     h.result(o.offer_id, OfferResult::NoAnswer);
     assert_eq!(exits(&h.take())[0].reason, ExitReason::Timeout);
 }
@@ -151,11 +154,16 @@ fn announcements_carry_position_and_estimated_wait() {
 #[test]
 fn routing_by_shortest_predicted_wait() {
     let mut c = one_queue(queue("sales", Strategy::LongestIdleAgent), &["a"]);
-    c.queues.insert("support".into(), queue("support", Strategy::LongestIdleAgent));
+    c.queues.insert(
+        "support".into(),
+        queue("support", Strategy::LongestIdleAgent),
+    );
     c.agents.insert("b".into(), common::agent("b"));
     c.agents.insert("c".into(), common::agent("c"));
-    c.tiers.push(mod_callcenter::Tier::new("support", "b", 1, 1));
-    c.tiers.push(mod_callcenter::Tier::new("support", "c", 1, 2));
+    c.tiers
+        .push(mod_callcenter::Tier::new("support", "b", 1, 1));
+    c.tiers
+        .push(mod_callcenter::Tier::new("support", "c", 1, 2));
     c.normalize();
     let mut h = Harness::new(c);
     h.join("sales", "s1");
@@ -164,7 +172,9 @@ fn routing_by_shortest_predicted_wait() {
         h.result(o.offer_id, OfferResult::Answered);
     }
     // sales: 1 agent busy; support: 1 of 2 busy, 1 free.
-    let best = h.engine.shortest_predicted_wait(&["sales", "support"], h.now);
+    let best = h
+        .engine
+        .shortest_predicted_wait(&["sales", "support"], h.now);
     assert_eq!(best.map(|b| b.0), Some("support"));
     assert_eq!(
         h.cc("queue predict sales support"),

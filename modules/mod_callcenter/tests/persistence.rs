@@ -5,17 +5,18 @@ mod common;
 use common::{agent, one_queue, persist_new, queue, Harness};
 use mod_callcenter::store::Store;
 use mod_callcenter::{
-    Action, AgentState, AgentStatus, Config, Engine, LeaveReason, OfferResult, Strategy,
-    Timestamp,
+    Action, AgentState, AgentStatus, Config, Engine, LeaveReason, OfferResult, Strategy, Timestamp,
 };
 
 fn config() -> Config {
     let mut q = queue("sales", Strategy::LongestIdleAgent);
     q.callback_key = "*".into();
     let mut c = one_queue(q, &["1000", "1001", "1002"]);
-    c.queues.insert("support".into(), queue("support", Strategy::RingAll));
+    c.queues
+        .insert("support".into(), queue("support", Strategy::RingAll));
     c.agents.insert("1003".into(), agent("1003"));
-    c.tiers.push(mod_callcenter::Tier::new("support", "1003", 1, 1));
+    c.tiers
+        .push(mod_callcenter::Tier::new("support", "1003", 1, 1));
     c.normalize();
     c
 }
@@ -25,7 +26,6 @@ fn temp_db(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_file(&p);
     p
 }
-
 
 #[test]
 fn agents_tiers_overrides_and_callbacks_survive_a_restart() {
@@ -65,9 +65,13 @@ fn agents_tiers_overrides_and_callbacks_survive_a_restart() {
     h.cc("agent set status 2000 'On Break'");
     h.join_with(
         "sales",
-        mod_callcenter::MemberJoin::new("cb1").caller("5551111", "Bob").priority(1),
+        mod_callcenter::MemberJoin::new("cb1")
+            .caller("5551111", "Bob")
+            .priority(1),
     );
-    h.engine.handle_callback_request(h.now, "cb1", None).unwrap();
+    h.engine
+        .handle_callback_request(h.now, "cb1", None)
+        .unwrap();
     h.join("sales", "live"); // a live caller: not persisted (its channel dies with the switch)
     persist_new(&mut h, &mut store, &mut 0);
 
@@ -81,11 +85,17 @@ fn agents_tiers_overrides_and_callbacks_survive_a_restart() {
     let e = Engine::restore(config(), loaded.clone(), later).unwrap();
     let after = e.snapshot();
 
-    assert_eq!(after.agents, before.agents, "agents with status, skills and counters");
+    assert_eq!(
+        after.agents, before.agents,
+        "agents with status, skills and counters"
+    );
     assert_eq!(after.tiers, before.tiers);
     assert_eq!(after.queues, before.queues);
     assert_eq!(after.deleted_agents, ["1003"]);
-    assert_eq!(after.deleted_tiers, [("sales".to_string(), "1002".to_string())]);
+    assert_eq!(
+        after.deleted_tiers,
+        [("sales".to_string(), "1002".to_string())]
+    );
     assert_eq!(after.deleted_queues, ["support"]);
     assert_eq!(after.callbacks, before.callbacks);
 
@@ -94,14 +104,23 @@ fn agents_tiers_overrides_and_callbacks_survive_a_restart() {
     assert_eq!(a.skills.to_string(), "billing=3,english=5");
     assert_eq!(a.wrap_up_time, 15);
     let b = e.agent("1001").unwrap();
-    assert_eq!((b.status, b.break_reason.as_deref()), (AgentStatus::OnBreak, Some("lunch")));
+    assert_eq!(
+        (b.status, b.break_reason.as_deref()),
+        (AgentStatus::OnBreak, Some("lunch"))
+    );
     let served = e.agent(&o.agent).unwrap();
     assert_eq!((served.calls_answered, served.talk_time), (1, 42));
     assert!(e.agent("1003").is_none(), "the tombstone beats the file");
     assert!(e.queue("support").is_none());
     assert_eq!(e.queue("overflow").unwrap().strategy, Strategy::RingAll);
     assert_eq!(e.queue("sales").unwrap().max_wait_time, 120);
-    assert_eq!(e.tiers("sales").iter().map(|t| t.agent.as_str()).collect::<Vec<_>>(), ["1001", "1000", "2000"]);
+    assert_eq!(
+        e.tiers("sales")
+            .iter()
+            .map(|t| t.agent.as_str())
+            .collect::<Vec<_>>(),
+        ["1001", "1000", "2000"]
+    );
     // The callback kept its place; the live caller is gone.
     assert_eq!(e.position("cb1"), Some(1));
     assert!(e.member("live").is_none());
@@ -123,7 +142,9 @@ fn a_restored_callback_is_called_back_when_an_agent_is_free() {
     h.cc("agent set status 1001 'On Break'");
     h.cc("agent set status 1002 'On Break'");
     h.join("sales", "cb");
-    h.engine.handle_callback_request(h.now, "cb", Some("5559999")).unwrap();
+    h.engine
+        .handle_callback_request(h.now, "cb", Some("5559999"))
+        .unwrap();
     persist_new(&mut h, &mut store, &mut 0);
     let mut e = Engine::restore(config(), store.load().unwrap(), h.now.plus_secs(60)).unwrap();
     e.set_agent_status(h.now.plus_secs(61), "1000", AgentStatus::Available, None)
@@ -156,7 +177,9 @@ fn every_queue_call_has_a_record_and_the_store_agrees_with_live_stats() {
     h.join("q", "c3"); // will abandon after 10 s
     h.join("q", "c4"); // will time out at 50 s
     h.wait(10);
-    h.engine.handle_member_leave(h.now, "c3", LeaveReason::Hangup).unwrap();
+    h.engine
+        .handle_member_leave(h.now, "c3", LeaveReason::Hangup)
+        .unwrap();
     h.wait(15);
     h.take();
     h.hangup_agent("a"); // c1 talked 25 s; a takes c2 (waited 25 s)
@@ -186,7 +209,10 @@ fn every_queue_call_has_a_record_and_the_store_agrees_with_live_stats() {
     let live = h.engine.queue_stats("q", h.now).unwrap().today;
     let from_db = store.window_stats("q", Timestamp::ZERO, 20).unwrap();
     assert_eq!(live, from_db);
-    assert_eq!((live.offered, live.answered, live.abandoned, live.exited), (4, 2, 1, 1));
+    assert_eq!(
+        (live.offered, live.answered, live.abandoned, live.exited),
+        (4, 2, 1, 1)
+    );
     assert_eq!(live.answered_within_threshold, 1);
     assert_eq!(live.asa_secs(), Some(12.5));
     assert_eq!(live.aht_secs(), Some(27.5));

@@ -82,5 +82,9 @@ fn changing_the_weights_reorders_the_line() {
     h.join_with("q", MemberJoin::new("vip").priority(1));
     assert_eq!(h.engine.position("vip"), Some(1));
     assert_eq!(h.cc("queue set priority_weight q 50"), "+OK\n");
-    assert_eq!(h.engine.position("vip"), Some(2), "50 s head start < 100 s waited");
+    assert_eq!(
+        h.engine.position("vip"),
+        Some(2),
+        "50 s head start < 100 s waited"
+    );
 }

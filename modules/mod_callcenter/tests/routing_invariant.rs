@@ -18,8 +18,8 @@ fn config(strategy: Strategy, seed: u64) -> Config {
         let mut q = queue(name, strategy);
         q.tier_rules_apply = i == 0;
         q.tier_rule_wait_second = 7;
-        q.tier_rule_wait_multiply_level = seed % 2 == 0;
-        q.tier_rule_no_agent_no_wait = seed % 3 == 0;
+        q.tier_rule_wait_multiply_level = seed.is_multiple_of(2);
+        q.tier_rule_no_agent_no_wait = seed.is_multiple_of(3);
         q.ring_progressively_delay = 3;
         q.max_wait_time = 90;
         q.callback_key = "*".into();
@@ -110,7 +110,9 @@ fn walk(strategy: Strategy, seed: u64, steps: usize) {
                     let i = rng.below(dialing.len() as u64) as usize;
                     let m: String = dialing.swap_remove(i);
                     let r = if rng.below(2) == 0 {
-                        CallbackResult::Answered { session_uuid: format!("{m}-cb") }
+                        CallbackResult::Answered {
+                            session_uuid: format!("{m}-cb"),
+                        }
                     } else {
                         CallbackResult::Failed
                     };
@@ -133,7 +135,12 @@ fn walk(strategy: Strategy, seed: u64, steps: usize) {
             }
         }
         // Offers the engine gave up on (its guard) are no longer pending.
-        pending.retain(|id| h.engine.agents().iter().any(|a| h.engine.agent_offer(&a.name) == Some(*id)));
+        pending.retain(|id| {
+            h.engine
+                .agents()
+                .iter()
+                .any(|a| h.engine.agent_offer(&a.name) == Some(*id))
+        });
         if let Some(v) = h.engine.unserved_match() {
             panic!("{strategy} seed {seed} step {step}: {v}");
         }

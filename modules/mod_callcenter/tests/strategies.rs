@@ -8,7 +8,10 @@ use mod_callcenter::{OfferResult, Skills, Strategy, Tier};
 /// Gives agents distinct histories: `a` talked 50 s ending at t=100, `b` 10 s ending at
 /// t=120, `c` never; then all are free again.
 fn with_history(strategy: Strategy) -> Harness {
-    let mut h = Harness::new(one_queue(queue("q", Strategy::SequentiallyByAgentOrder), &["a", "b", "c"]));
+    let mut h = Harness::new(one_queue(
+        queue("q", Strategy::SequentiallyByAgentOrder),
+        &["a", "b", "c"],
+    ));
     h.cc("agent set status c 'On Break'");
     h.cc("agent set reject_delay_time a 30");
     h.wait(50);
@@ -60,7 +63,10 @@ fn least_talk_time_and_fewest_calls() {
 
 #[test]
 fn sequentially_by_agent_order_always_starts_at_the_top() {
-    let mut h = Harness::new(one_queue(queue("q", Strategy::SequentiallyByAgentOrder), &["a", "b", "c"]));
+    let mut h = Harness::new(one_queue(
+        queue("q", Strategy::SequentiallyByAgentOrder),
+        &["a", "b", "c"],
+    ));
     for i in 0..3 {
         h.join("q", &format!("m{i}"));
         let o = h.one_offer();
@@ -74,7 +80,10 @@ fn sequentially_by_agent_order_always_starts_at_the_top() {
 
 #[test]
 fn round_robin_goes_on_after_the_last_offered() {
-    let mut h = Harness::new(one_queue(queue("q", Strategy::RoundRobin), &["a", "b", "c"]));
+    let mut h = Harness::new(one_queue(
+        queue("q", Strategy::RoundRobin),
+        &["a", "b", "c"],
+    ));
     let mut seen = Vec::new();
     for i in 0..5 {
         h.join("q", &format!("m{i}"));
@@ -123,7 +132,10 @@ fn random_is_seeded_and_spreads_over_the_lowest_level() {
     let a = run(42);
     assert_eq!(a, run(42), "same seed, same picks");
     assert_ne!(a, run(43));
-    assert!(!a.iter().any(|x| x == "z"), "level 2 never while level 1 is free");
+    assert!(
+        !a.iter().any(|x| x == "z"),
+        "level 2 never while level 1 is free"
+    );
     for name in ["a", "b", "c", "d"] {
         assert!(a.iter().any(|x| x == name), "{name} picked at least once");
     }
@@ -147,9 +159,14 @@ fn ring_all_rings_everyone_and_the_first_answer_wins() {
         .collect();
     assert_eq!(
         cancels,
-        [("a".to_string(), "LOSE_RACE".to_string()), ("c".into(), "LOSE_RACE".into())]
+        [
+            ("a".to_string(), "LOSE_RACE".to_string()),
+            ("c".into(), "LOSE_RACE".into())
+        ]
     );
-    assert!(actions.iter().any(|a| matches!(a, mod_callcenter::Action::Bridge(b) if b.agent == "b")));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, mod_callcenter::Action::Bridge(b) if b.agent == "b")));
     // The losers' late answers are refused: an agent cannot answer a canceled offer.
     assert!(h
         .engine
@@ -185,13 +202,29 @@ fn skills_based_picks_the_best_match_then_longest_idle() {
     set(&mut c, "d", "spanish=5,billing=9");
     let mut h = Harness::new(c);
     let need = |s: &str| -> Skills { s.parse().unwrap() };
-    h.join_with("q", mod_callcenter::MemberJoin::new("m1").skills(need("english,billing=2")));
+    h.join_with(
+        "q",
+        mod_callcenter::MemberJoin::new("m1").skills(need("english,billing=2")),
+    );
     // b (3+2=5) and c (4+5=9) qualify; a lacks billing, d lacks english.
     assert_eq!(h.one_offer().agent, "c");
-    h.join_with("q", mod_callcenter::MemberJoin::new("m2").skills(need("english=4")));
-    assert_eq!(h.one_offer().agent, "a", "c is busy; a (5) qualifies, b (3) does not");
-    h.join_with("q", mod_callcenter::MemberJoin::new("m3").skills(need("french")));
-    assert!(h.offers().is_empty(), "nobody speaks french: the caller waits");
+    h.join_with(
+        "q",
+        mod_callcenter::MemberJoin::new("m2").skills(need("english=4")),
+    );
+    assert_eq!(
+        h.one_offer().agent,
+        "a",
+        "c is busy; a (5) qualifies, b (3) does not"
+    );
+    h.join_with(
+        "q",
+        mod_callcenter::MemberJoin::new("m3").skills(need("french")),
+    );
+    assert!(
+        h.offers().is_empty(),
+        "nobody speaks french: the caller waits"
+    );
     h.join_with("q", mod_callcenter::MemberJoin::new("m4"));
     // No requirement: all match equally (score 0), longest idle among the free: b (pos 2).
     assert_eq!(h.one_offer().agent, "b");
@@ -202,6 +235,9 @@ fn required_skills_filter_every_strategy() {
     let mut c = one_queue(queue("q", Strategy::LongestIdleAgent), &["a", "b"]);
     c.agents.get_mut("b").unwrap().skills = "billing=3".parse().unwrap();
     let mut h = Harness::new(c);
-    h.join_with("q", mod_callcenter::MemberJoin::new("m").skills("billing=2".parse().unwrap()));
+    h.join_with(
+        "q",
+        mod_callcenter::MemberJoin::new("m").skills("billing=2".parse().unwrap()),
+    );
     assert_eq!(h.one_offer().agent, "b");
 }

@@ -52,7 +52,11 @@ fn an_empty_level_is_skipped_with_no_agent_no_wait() {
     let mut h = tiered(true, true);
     h.cc("agent set status l1 'Logged Out'");
     h.join("q", "m");
-    assert_eq!(h.one_offer().agent, "l2", "nobody logged in at level 1: no wait");
+    assert_eq!(
+        h.one_offer().agent,
+        "l2",
+        "nobody logged in at level 1: no wait"
+    );
 
     // With the rule off the same caller would wait for level 2.
     let mut h = tiered(true, false);

@@ -107,7 +107,9 @@ pub fn execute(engine: &mut Engine, now: Timestamp, line: &str) -> String {
         "agent" => agent::run(engine, now, &action, rest),
         "tier" => tier::run(engine, now, &action, rest),
         "queue" => queue::run(engine, now, &action, rest),
-        other => format!("-ERR Invalid! unknown target '{other}' (expected agent, tier or queue)\n"),
+        other => {
+            format!("-ERR Invalid! unknown target '{other}' (expected agent, tier or queue)\n")
+        }
     }
 }
 

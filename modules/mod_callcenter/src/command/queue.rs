@@ -2,7 +2,9 @@
 
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::model::{Agent, AgentState, AgentStatus, CallbackState, QueueConfig, Strategy, UnknownName};
+use crate::model::{
+    Agent, AgentState, AgentStatus, CallbackState, QueueConfig, Strategy, UnknownName,
+};
 use crate::stats::WindowStats;
 use crate::time::Timestamp;
 
@@ -89,31 +91,29 @@ pub(super) fn run(e: &mut Engine, now: Timestamp, action: &str, args: &[&str]) -
 }
 
 /// The tier agents of `queue` matching an optional status and state filter.
-fn queue_agents<'a>(
-    e: &'a Engine,
-    queue: &str,
-    filter: &[&str],
-) -> Result<Vec<&'a Agent>, String> {
+fn queue_agents<'a>(e: &'a Engine, queue: &str, filter: &[&str]) -> Result<Vec<&'a Agent>, String> {
     if e.queue(queue).is_none() {
         return Err(err(&Error::UnknownQueue(queue.to_string())));
     }
     let status = match filter.first() {
-        Some(s) => Some(s.parse::<AgentStatus>().map_err(|x| {
-            err(&Error::value("Agent Status", s, x.expected))
-        })?),
+        Some(s) => Some(
+            s.parse::<AgentStatus>()
+                .map_err(|x| err(&Error::value("Agent Status", s, x.expected)))?,
+        ),
         None => None,
     };
     let state = match filter.get(1) {
-        Some(s) => Some(s.parse::<AgentState>().map_err(|x| {
-            err(&Error::value("Agent State", s, x.expected))
-        })?),
+        Some(s) => Some(
+            s.parse::<AgentState>()
+                .map_err(|x| err(&Error::value("Agent State", s, x.expected)))?,
+        ),
         None => None,
     };
     Ok(e.tiers(queue)
         .into_iter()
         .filter_map(|t| e.agent(&t.agent))
-        .filter(|a| status.map_or(true, |s| a.status == s))
-        .filter(|a| state.map_or(true, |s| a.state == s))
+        .filter(|a| status.is_none_or(|s| a.status == s))
+        .filter(|a| state.is_none_or(|s| a.state == s))
         .collect())
 }
 
@@ -257,7 +257,9 @@ fn stats(e: &Engine, now: Timestamp, queue: &str) -> String {
             secs(w.asa_secs()),
             secs(w.aht_secs()),
             pct(w.abandon_rate()),
-            s.predicted_wait_secs.map(|p| p.to_string()).unwrap_or_default(),
+            s.predicted_wait_secs
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
         ]
         .join("|")
     };
@@ -281,5 +283,8 @@ fn predict(e: &Engine, now: Timestamp, queues: &[&str]) -> String {
         }
     }
     rows.sort_by_key(|(s, i, _)| (s.is_none(), s.unwrap_or(0), *i));
-    table("queue|predicted_wait", rows.into_iter().map(|r| r.2).collect())
+    table(
+        "queue|predicted_wait",
+        rows.into_iter().map(|r| r.2).collect(),
+    )
 }

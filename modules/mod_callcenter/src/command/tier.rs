@@ -11,7 +11,7 @@ use super::{err, invalid, reply};
 fn level(key: &str, v: Option<&&str>) -> Result<u32, Error> {
     match v {
         None => Ok(1),
-        Some(s) if s.is_empty() => Ok(1),
+        Some(&"") => Ok(1),
         Some(s) => s
             .trim()
             .parse()

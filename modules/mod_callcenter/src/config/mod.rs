@@ -105,8 +105,7 @@ impl std::error::Error for ConfigError {}
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 255
-        && s
-            .chars()
+        && s.chars()
             .all(|c| !c.is_whitespace() && !c.is_control() && c != '|' && c != '\'' && c != '"')
 }
 
@@ -240,7 +239,10 @@ impl Config {
             if !seen.insert((&t.queue, &t.agent)) {
                 return Err((
                     at("agent"),
-                    format!("agent '{}' already has a tier in queue '{}'", t.agent, t.queue),
+                    format!(
+                        "agent '{}' already has a tier in queue '{}'",
+                        t.agent, t.queue
+                    ),
                 ));
             }
         }
@@ -268,7 +270,10 @@ mod tests {
 
         let text = "[queues.sales]\n[agents.1000]\ncontact = \"user/1000\"\n\n[[tiers]]\nqueue = \"sales\"\nagent = \"1001\"\n";
         let e = Config::from_toml(F, text).unwrap_err();
-        assert_eq!(e.to_string(), "mod_callcenter.toml:7: tiers[0].agent: unknown agent '1001'");
+        assert_eq!(
+            e.to_string(),
+            "mod_callcenter.toml:7: tiers[0].agent: unknown agent '1001'"
+        );
 
         let text = "[queues.sales]\nmax_wait = 3\n";
         let e = Config::from_toml(F, text).unwrap_err();
@@ -289,7 +294,10 @@ mod tests {
         let text = "[queues.support]\nstrategy = \"ring-all\"\n[agents.1000]\ncontact = \"user/1000\"\nskills = { english = 5 }\n";
         let c = Config::from_toml(F, text).unwrap();
         assert_eq!(c.queues["support"].name, "support");
-        assert_eq!(c.queues["support"].max_wait_time_with_no_agent_time_reached, 5);
+        assert_eq!(
+            c.queues["support"].max_wait_time_with_no_agent_time_reached,
+            5
+        );
         assert_eq!(c.agents["1000"].skills.level("english"), Some(5));
         assert_eq!(c.settings.unreachable_delay_time, 5);
     }

@@ -137,7 +137,11 @@ mod tests {
         assert_eq!(line_at(text, pos), 2);
         let pos = text.find("\"b\"").unwrap();
         assert_eq!(dotted(&key_at(&doc, pos)), "tiers[1].agent");
-        let path = [Seg::Key("tiers".into()), Seg::Index(1), Seg::Key("agent".into())];
+        let path = [
+            Seg::Key("tiers".into()),
+            Seg::Index(1),
+            Seg::Key("agent".into()),
+        ];
         let span = span_of(&doc, &path).unwrap();
         assert_eq!(line_at(text, span.start), 7);
     }

@@ -70,7 +70,10 @@ pub(crate) fn open_level(
         if waited >= gate_ms {
             open = level;
         } else {
-            return (open, Some(joined + std::time::Duration::from_millis(gate_ms)));
+            return (
+                open,
+                Some(joined + std::time::Duration::from_millis(gate_ms)),
+            );
         }
     }
     (open, None)
@@ -155,9 +158,9 @@ impl Engine {
                 _ => return,
             },
             Focus::Agent(id) => {
-                let free = self
-                    .slot(*id)
-                    .is_some_and(|s| s.offer.is_none() && s.call.is_none() && s.agent.offerable(now));
+                let free = self.slot(*id).is_some_and(|s| {
+                    s.offer.is_none() && s.call.is_none() && s.agent.offerable(now)
+                });
                 if !free {
                     return;
                 }
@@ -250,7 +253,9 @@ impl Engine {
                 _ => lines.push((i, None)),
             }
         }
-        let mut heap: BinaryHeap<(i64, Reverse<u64>, usize, (i64, u64))> = BinaryHeap::new();
+        // (score now, join sequence, line, key): the best head on top.
+        type Head = (i64, Reverse<u64>, usize, (i64, u64));
+        let mut heap: BinaryHeap<Head> = BinaryHeap::new();
         for (l, (i, class)) in lines.iter().enumerate() {
             if let Some(h) = self.head_after(&passes[*i].queue, *class, None, now) {
                 heap.push((h.0, Reverse(h.1 .1), l, h.1));
@@ -267,7 +272,11 @@ impl Engine {
                 }
             }
             let queue = passes[i].queue.clone();
-            let Some(uuid) = self.queues.get(&queue).and_then(|q| q.order.get(&key)).cloned()
+            let Some(uuid) = self
+                .queues
+                .get(&queue)
+                .and_then(|q| q.order.get(&key))
+                .cloned()
             else {
                 continue;
             };
@@ -325,7 +334,9 @@ impl Engine {
             return levels;
         };
         for t in &q.tiers {
-            let Some(s) = self.slot(t.agent) else { continue };
+            let Some(s) = self.slot(t.agent) else {
+                continue;
+            };
             if levels.last().map(|l| l.0) != Some(t.tier.level) {
                 levels.push((t.tier.level, 0));
             }
@@ -393,7 +404,9 @@ impl Engine {
             MemberState::Trying => match strategy {
                 Strategy::RingAll => {}
                 Strategy::RingProgressively => {
-                    let next = m.last_ring.plus_secs(u64::from(cfg.ring_progressively_delay));
+                    let next = m
+                        .last_ring
+                        .plus_secs(u64::from(cfg.ring_progressively_delay));
                     if now < next {
                         self.timers.set(Timer::RingNext(uuid.to_string()), next);
                         return Vec::new();

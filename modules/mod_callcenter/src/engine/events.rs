@@ -174,7 +174,12 @@ impl Engine {
         self.emit(e);
     }
 
-    pub(crate) fn ev_agent_status(&mut self, agent: &str, status: AgentStatus, reason: Option<&str>) {
+    pub(crate) fn ev_agent_status(
+        &mut self,
+        agent: &str,
+        status: AgentStatus,
+        reason: Option<&str>,
+    ) {
         let mut e = Event::new()
             .h("CC-Agent", agent)
             .h("CC-Action", "agent-status-change")
@@ -194,7 +199,13 @@ impl Engine {
         );
     }
 
-    pub(crate) fn ev_agent_max_no_answer(&mut self, agent: &str, count: u32, status: AgentStatus, m: &Member) {
+    pub(crate) fn ev_agent_max_no_answer(
+        &mut self,
+        agent: &str,
+        count: u32,
+        status: AgentStatus,
+        m: &Member,
+    ) {
         let session = m.session_uuid.clone().unwrap_or_default();
         self.emit(
             Event::new()
@@ -207,7 +218,12 @@ impl Engine {
         );
     }
 
-    pub(crate) fn ev_agent_simple(&mut self, agent: &str, action: &str, header: Option<(&str, &str)>) {
+    pub(crate) fn ev_agent_simple(
+        &mut self,
+        agent: &str,
+        action: &str,
+        header: Option<(&str, &str)>,
+    ) {
         let mut e = Event::new().h("CC-Agent", agent).h("CC-Action", action);
         if let Some((k, v)) = header {
             e = e.h(k, v);

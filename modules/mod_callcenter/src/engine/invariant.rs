@@ -14,7 +14,9 @@ impl Engine {
         for (name, q) in &self.queues {
             let mut levels: Vec<(u32, u32)> = Vec::new();
             for t in &q.tiers {
-                let Some(s) = self.slot(t.agent) else { continue };
+                let Some(s) = self.slot(t.agent) else {
+                    continue;
+                };
                 if levels.last().map(|l| l.0) != Some(t.tier.level) {
                     levels.push((t.tier.level, 0));
                 }
@@ -40,7 +42,9 @@ impl Engine {
                     (MemberState::Waiting, _) => true,
                     (MemberState::Trying, Strategy::RingAll) => true,
                     (MemberState::Trying, Strategy::RingProgressively) => {
-                        now >= m.last_ring.plus_secs(u64::from(q.config.ring_progressively_delay))
+                        now >= m
+                            .last_ring
+                            .plus_secs(u64::from(q.config.ring_progressively_delay))
                     }
                     _ => false,
                 };
@@ -49,7 +53,9 @@ impl Engine {
                 }
                 let (max_level, _) = open_level(&q.config, &levels, m.joined, now);
                 for t in &q.tiers {
-                    let Some(s) = self.slot(t.agent) else { continue };
+                    let Some(s) = self.slot(t.agent) else {
+                        continue;
+                    };
                     let free = t.tier.accepts_offers()
                         && s.offer.is_none()
                         && s.call.is_none()

@@ -1,22 +1,14 @@
 //! Callers: joining, leaving, exit keys, timeouts, announcements and virtual-hold callbacks.
 
-use crate::action::{
-    Action, Announce, CallbackCall, CallbackResult, Exit, ExitReason, Hold, LeaveReason,
-    PersistOp,
-};
+use crate::action::{Action, Announce, Exit, ExitReason, Hold, LeaveReason, PersistOp};
 use crate::error::Error;
-use crate::model::{
-    Callback, CallbackState, CancelReason, Member, MemberJoin, MemberState, TimeBaseScore,
-};
+use crate::model::{CancelReason, Member, MemberJoin, MemberState, TimeBaseScore};
 use crate::score::order_key;
 use crate::stats::{CallRecord, Outcome};
 use crate::time::Timestamp;
 
 use super::timers::Timer;
 use super::Engine;
-
-/// How long the engine waits for a callback attempt's result before counting it failed.
-const CALLBACK_GUARD_SECS: u64 = 300;
 
 impl Engine {
     /// A call enters `queue` (the `callcenter <queue>` application). With
@@ -138,176 +130,6 @@ impl Engine {
         Ok(false)
     }
 
-    /// The caller asks to be called back (virtual hold): it leaves the line (an Exit with
-    /// reason CallbackRequested releases the call) but keeps its place; when its turn comes
-    /// the engine asks for a callback, then offers the answered callback to an agent.
-    pub fn handle_callback_request(
-        &mut self,
-        now: Timestamp,
-        uuid: &str,
-        number: Option<&str>,
-    ) -> Result<(), Error> {
-        let now = self.advance(now);
-        let m = self
-            .members
-            .get(uuid)
-            .ok_or_else(|| Error::UnknownMember(uuid.to_string()))?;
-        let q = self
-            .queues
-            .get(&m.queue)
-            .ok_or_else(|| Error::UnknownQueue(m.queue.clone()))?;
-        if !q.config.callback_allowed() {
-            return Err(Error::NotAllowed(format!(
-                "queue {} does not offer callbacks (callback_key is empty)",
-                m.queue
-            )));
-        }
-        if !m.is_waiting() || !m.is_live() {
-            return Err(Error::NotAllowed(format!("member {uuid} is not waiting on the line")));
-        }
-        let number = number
-            .map(str::to_string)
-            .or_else(|| m.callback_number.clone())
-            .unwrap_or_else(|| m.cid_number.clone());
-        if number.trim().is_empty() {
-            return Err(Error::value("callback number", "", "a number to call back"));
-        }
-        let destination = q.config.callback_destination.clone();
-        let (queue, session) = (m.queue.clone(), m.session_uuid.clone().unwrap_or_default());
-        for o in m.offers.clone() {
-            self.cancel_offer(o, "ORIGINATOR_CANCEL", now);
-        }
-        self.timers.cancel_member(uuid);
-        let Some(m) = self.members.get_mut(uuid) else {
-            return Ok(());
-        };
-        m.state = MemberState::Waiting;
-        m.session_uuid = None;
-        m.exit_pending = None;
-        m.record.callback = true;
-        m.callback = Some(Callback {
-            number: number.clone(),
-            requested: now,
-            attempts: 0,
-            state: CallbackState::Pending,
-        });
-        let snapshot = m.clone();
-        self.push(Action::Exit(Exit {
-            queue,
-            member_uuid: uuid.to_string(),
-            session_uuid: session,
-            destination,
-            reason: ExitReason::CallbackRequested,
-        }));
-        self.ev_callback(&snapshot, "member-callback-start", &number, 0);
-        self.arm_member_timers(uuid, now);
-        self.persist_callback(uuid);
-        self.dispatch();
-        Ok(())
-    }
-
-    /// How the callback the engine asked for ended. Answered: the customer is back on the
-    /// line at its place and is offered to the next free agent. Failed: retried after
-    /// callback_retry_delay until callback_retries attempts, then the member is dropped.
-    pub fn handle_callback_result(
-        &mut self,
-        now: Timestamp,
-        uuid: &str,
-        result: CallbackResult,
-    ) -> Result<(), Error> {
-        let now = self.advance(now);
-        let m = self
-            .members
-            .get(uuid)
-            .ok_or_else(|| Error::UnknownMember(uuid.to_string()))?;
-        let dialing = m
-            .callback
-            .as_ref()
-            .is_some_and(|c| c.state == CallbackState::Dialing);
-        if !dialing {
-            return Err(Error::NotAllowed(format!(
-                "no callback is being dialed for member {uuid}"
-            )));
-        }
-        match result {
-            CallbackResult::Answered { session_uuid } => {
-                let Some(m) = self.members.get_mut(uuid) else {
-                    return Ok(());
-                };
-                m.session_uuid = Some(session_uuid);
-                let attempt = m.callback.as_ref().map_or(0, |c| c.attempts);
-                let number = m.callback.as_ref().map(|c| c.number.clone()).unwrap_or_default();
-                if let Some(c) = m.callback.as_mut() {
-                    c.state = CallbackState::Connected;
-                }
-                let snapshot = m.clone();
-                self.timers.cancel(&Timer::CallbackRetry(uuid.to_string()));
-                self.ev_callback(&snapshot, "member-callback-answered", &number, attempt);
-                self.arm_member_timers(uuid, now);
-                self.hold(uuid);
-                self.mark_member(uuid);
-            }
-            CallbackResult::Failed => self.callback_failed(uuid, now),
-        }
-        self.dispatch();
-        Ok(())
-    }
-
-    fn callback_failed(&mut self, uuid: &str, now: Timestamp) {
-        let (retries, delay) = match self
-            .members
-            .get(uuid)
-            .and_then(|m| self.queues.get(&m.queue))
-        {
-            Some(q) => (q.config.callback_retries, q.config.callback_retry_delay),
-            None => (1, 0),
-        };
-        let Some(m) = self.members.get_mut(uuid) else {
-            return;
-        };
-        let Some(c) = m.callback.as_mut() else {
-            return;
-        };
-        let (attempt, number) = (c.attempts, c.number.clone());
-        if attempt >= retries {
-            self.remove_member(uuid, Outcome::CallbackFailed, CancelReason::CallbackFailed, now);
-            return;
-        }
-        let at = now.plus_secs(u64::from(delay));
-        c.state = CallbackState::RetryAt(at);
-        let snapshot = m.clone();
-        self.timers.set(Timer::CallbackRetry(uuid.to_string()), at);
-        self.ev_callback(&snapshot, "member-callback-failed", &number, attempt);
-        self.persist_callback(uuid);
-    }
-
-    /// Its turn came: ask the host to call the customer back.
-    pub(crate) fn start_callback(&mut self, uuid: &str, now: Timestamp) {
-        let Some(m) = self.members.get_mut(uuid) else {
-            return;
-        };
-        let Some(c) = m.callback.as_mut() else {
-            return;
-        };
-        c.state = CallbackState::Dialing;
-        c.attempts += 1;
-        let call = CallbackCall {
-            queue: m.queue.clone(),
-            member_uuid: uuid.to_string(),
-            number: c.number.clone(),
-            cid_name: m.cid_name.clone(),
-            attempt: c.attempts,
-        };
-        let snapshot = m.clone();
-        self.timers.set(
-            Timer::CallbackRetry(uuid.to_string()),
-            now.plus_secs(CALLBACK_GUARD_SECS),
-        );
-        self.ev_callback(&snapshot, "member-callback-dialing", &call.number, call.attempt);
-        self.push(Action::Callback(call));
-        self.persist_callback(uuid);
-    }
-
     fn new_member(
         &mut self,
         queue: &str,
@@ -323,7 +145,12 @@ impl Engine {
             TimeBaseScore::Queue => now,
             TimeBaseScore::System => system_epoch,
         };
-        let key = order_key(q.weights(), join.base_score, join.priority, origin.as_millis());
+        let key = order_key(
+            q.weights(),
+            join.base_score,
+            join.priority,
+            origin.as_millis(),
+        );
         let seq = self.next_seq();
         let mut record = CallRecord::start(queue, &join.uuid, now);
         record.session_uuid = join.session_uuid.clone();
@@ -422,8 +249,10 @@ impl Engine {
             m.abandoned = now;
             m.session_uuid = None;
             m.offers.clear();
-            self.timers
-                .set(Timer::Discard(uuid.to_string()), now.plus_secs(u64::from(discard)));
+            self.timers.set(
+                Timer::Discard(uuid.to_string()),
+                now.plus_secs(u64::from(discard)),
+            );
             self.members.insert(uuid.to_string(), m);
         }
     }
@@ -500,8 +329,10 @@ impl Engine {
             })
         });
         if max_wait > 0 {
-            self.timers
-                .set(Timer::MaxWait(u.clone()), entered.plus_secs(u64::from(max_wait)));
+            self.timers.set(
+                Timer::MaxWait(u.clone()),
+                entered.plus_secs(u64::from(max_wait)),
+            );
         }
         if let Some(at) = no_agent_at {
             self.timers.set(Timer::NoAgent(u.clone()), at);
@@ -567,7 +398,11 @@ impl Engine {
         }
         let at = since
             .plus_secs(u64::from(c.max_wait_time_with_no_agent))
-            .max(m.record.entered.plus_secs(u64::from(c.max_wait_time_with_no_agent_time_reached)));
+            .max(
+                m.record
+                    .entered
+                    .plus_secs(u64::from(c.max_wait_time_with_no_agent_time_reached)),
+            );
         if now >= at {
             self.exit_member(uuid, ExitReason::NoAgentTimeout, now);
         } else {
@@ -586,8 +421,11 @@ impl Engine {
             return;
         };
         let c = &q.config;
-        let (freq, sound, with_position) =
-            (c.announce_frequency, c.announce_sound.clone(), c.announce_position);
+        let (freq, sound, with_position) = (
+            c.announce_frequency,
+            c.announce_sound.clone(),
+            c.announce_position,
+        );
         let queue = m.queue.clone();
         let session = m.session_uuid.clone().unwrap_or_default();
         let (position, wait) = if with_position {
@@ -606,22 +444,10 @@ impl Engine {
             estimated_wait_secs: wait,
         }));
         if freq > 0 {
-            self.timers
-                .set(Timer::Announce(uuid.to_string()), now.plus_secs(u64::from(freq)));
-        }
-    }
-
-    pub(crate) fn on_callback_retry(&mut self, uuid: &str, now: Timestamp) {
-        let dialing = self
-            .members
-            .get(uuid)
-            .and_then(|m| m.callback.as_ref())
-            .is_some_and(|c| c.state == CallbackState::Dialing);
-        if dialing {
-            // The host never reported the attempt: count it as failed.
-            self.callback_failed(uuid, now);
-        } else {
-            self.mark_member(uuid);
+            self.timers.set(
+                Timer::Announce(uuid.to_string()),
+                now.plus_secs(u64::from(freq)),
+            );
         }
     }
 
@@ -641,10 +467,10 @@ impl Engine {
         let Some(q) = self.queues.get(queue) else {
             return;
         };
-        let logged_in = q.tiers.iter().any(|t| {
-            self.slot(t.agent)
-                .is_some_and(|s| s.agent.is_logged_in())
-        });
+        let logged_in = q
+            .tiers
+            .iter()
+            .any(|t| self.slot(t.agent).is_some_and(|s| s.agent.is_logged_in()));
         let was = q.no_agent_since;
         let members: Vec<String> = q.order.values().cloned().collect();
         if let Some(q) = self.queues.get_mut(queue) {
@@ -676,15 +502,12 @@ impl Engine {
         if let Some(since) = q.no_agent_since {
             let at = since
                 .plus_secs(u64::from(c.max_wait_time_with_no_agent))
-                .max(m.record.entered.plus_secs(u64::from(c.max_wait_time_with_no_agent_time_reached)));
+                .max(
+                    m.record
+                        .entered
+                        .plus_secs(u64::from(c.max_wait_time_with_no_agent_time_reached)),
+                );
             self.timers.set(Timer::NoAgent(uuid.to_string()), at);
-        }
-    }
-
-    /// Emits the callback's record for the store.
-    pub(crate) fn persist_callback(&mut self, uuid: &str) {
-        if let Some(r) = self.members.get(uuid).and_then(super::snapshot::callback_record) {
-            self.push(Action::Persist(PersistOp::SaveCallback(r)));
         }
     }
 }

@@ -16,6 +16,8 @@
 //! time, so it can never answer two offers.
 
 mod admin;
+mod agents;
+mod callbacks;
 mod dispatch;
 mod events;
 mod invariant;
@@ -28,7 +30,7 @@ mod timers;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-pub use admin::AGENT_KEYS;
+pub use agents::AGENT_KEYS;
 pub use snapshot::{CallbackRecord, Snapshot};
 
 use crate::action::{Action, OfferId};
@@ -40,6 +42,9 @@ use crate::score::Weights;
 use crate::stats::History;
 use crate::time::Timestamp;
 use timers::{Timer, Timers};
+
+/// A waiting line: (−score key, join sequence) → member uuid.
+pub(crate) type Line = BTreeMap<(i64, u64), String>;
 
 /// One pending offer.
 #[derive(Clone, Debug)]
@@ -76,11 +81,11 @@ pub(crate) struct QueueRt {
     /// Agent slot → index in `tiers`.
     pub tier_index: HashMap<usize, usize>,
     /// Waiting callers (live and callbacks): (−score key, join sequence) → member uuid.
-    pub order: BTreeMap<(i64, u64), String>,
+    pub order: Line,
     /// The same line split by required skills (one line per distinct set, ids stable), so a
     /// freed agent only visits the callers it can serve.
     pub class_ids: HashMap<Skills, usize>,
-    pub classes: Vec<(Skills, BTreeMap<(i64, u64), String>)>,
+    pub classes: Vec<(Skills, Line)>,
     /// round-robin: the (level, position) last offered.
     pub rr_cursor: Option<(u32, u32)>,
     /// Since when no tier agent is logged in.
@@ -305,7 +310,7 @@ impl Engine {
             .values()
             .flat_map(|q| q.tiers.iter().map(|t| &t.tier))
             .collect();
-        v.sort_by(|a, b| (a.level, a.position).cmp(&(b.level, b.position)));
+        v.sort_by_key(|a| (a.level, a.position));
         v
     }
 
@@ -349,9 +354,9 @@ impl Engine {
     pub fn position(&self, uuid: &str) -> Option<u32> {
         let m = self.members.get(uuid)?;
         let q = self.queues.get(&m.queue)?;
-        q.order.contains_key(&m.order).then(|| {
-            u32::try_from(q.order.range(..m.order).count() + 1).unwrap_or(u32::MAX)
-        })
+        q.order
+            .contains_key(&m.order)
+            .then(|| u32::try_from(q.order.range(..m.order).count() + 1).unwrap_or(u32::MAX))
     }
 
     /// Callers waiting (Waiting or Trying, callbacks included) in a queue.

@@ -1,8 +1,6 @@
 //! Offers and bridges: ringing agents, their outcomes, the bridge and its end (wrap-up).
 
-use crate::action::{
-    Action, Bridge, CancelOffer, Offer, OfferId, OfferResult, PersistOp,
-};
+use crate::action::{Action, Bridge, CancelOffer, Offer, OfferId, OfferResult, PersistOp};
 use crate::error::Error;
 use crate::model::member::Leg;
 use crate::model::{AgentState, AgentStatus, AgentType, MemberState, TierState};
@@ -238,7 +236,9 @@ impl Engine {
             None => None,
         };
         if had_callback {
-            self.push(Action::Persist(PersistOp::DeleteCallback(off.member.clone())));
+            self.push(Action::Persist(PersistOp::DeleteCallback(
+                off.member.clone(),
+            )));
         }
         self.push(Action::Bridge(Bridge {
             offer_id: id,

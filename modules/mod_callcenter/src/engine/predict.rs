@@ -24,12 +24,19 @@ use super::Engine;
 
 impl Engine {
     /// Estimated milliseconds until the caller at `position` is answered.
-    pub(crate) fn estimated_wait_ms(&self, queue: &str, position: u32, now: Timestamp) -> Option<u64> {
+    pub(crate) fn estimated_wait_ms(
+        &self,
+        queue: &str,
+        position: u32,
+        now: Timestamp,
+    ) -> Option<u64> {
         let q = self.queues.get(queue)?;
         let mut staffed = 0u64;
         let mut free = 0u64;
         for t in &q.tiers {
-            let Some(s) = self.slot(t.agent) else { continue };
+            let Some(s) = self.slot(t.agent) else {
+                continue;
+            };
             if s.agent.is_available() {
                 staffed += 1;
                 if t.tier.accepts_offers()
@@ -80,7 +87,7 @@ impl Engine {
         let mut best: Option<(&'a str, Duration)> = None;
         for q in queues {
             if let Ok(Some(w)) = self.predict_wait(q, now) {
-                if best.map_or(true, |(_, b)| w < b) {
+                if best.is_none_or(|(_, b)| w < b) {
                     best = Some((q, w));
                 }
             }
@@ -100,7 +107,9 @@ impl Engine {
             ..QueueStats::default()
         };
         for u in q.order.values() {
-            let Some(m) = self.members.get(u) else { continue };
+            let Some(m) = self.members.get(u) else {
+                continue;
+            };
             if m.is_live() {
                 s.calls_waiting += 1;
                 let waited = now.since(m.record.entered).as_secs();
@@ -110,7 +119,9 @@ impl Engine {
             }
         }
         for t in &q.tiers {
-            let Some(slot) = self.slot(t.agent) else { continue };
+            let Some(slot) = self.slot(t.agent) else {
+                continue;
+            };
             match slot.agent.status {
                 AgentStatus::LoggedOut => s.agents_logged_out += 1,
                 AgentStatus::Available => s.agents_available += 1,

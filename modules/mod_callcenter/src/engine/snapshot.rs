@@ -12,11 +12,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
 use crate::config::Config;
+use crate::error::Error;
 use crate::model::{
-    AgentState, Callback, CallbackState, Member, MemberState, QueueConfig, Skills, Tier,
-    TierState, TimeBaseScore, Agent,
+    Agent, AgentState, Callback, CallbackState, Member, MemberState, QueueConfig, Skills, Tier,
+    TierState, TimeBaseScore,
 };
 use crate::score::order_key;
 use crate::stats::CallRecord;

@@ -80,7 +80,7 @@ fn min_by_key<K: Ord>(
         };
         let Some(a) = agent(slots, c) else { continue };
         let k = key(c, a, m);
-        if best.as_ref().map_or(true, |(bk, _)| k < *bk) {
+        if best.as_ref().is_none_or(|(bk, _)| k < *bk) {
             best = Some((k, i));
         }
     }
@@ -98,9 +98,9 @@ pub(crate) fn choose(
         Strategy::LongestIdleAgent => min_by_key(ctx, cands, slots, |c, a, _| {
             (c.level, a.last_bridge_end, c.position)
         }),
-        Strategy::AgentWithLeastTalkTime => {
-            min_by_key(ctx, cands, slots, |c, a, _| (c.level, a.talk_time, c.position))
-        }
+        Strategy::AgentWithLeastTalkTime => min_by_key(ctx, cands, slots, |c, a, _| {
+            (c.level, a.talk_time, c.position)
+        }),
         Strategy::AgentWithFewestCalls => min_by_key(ctx, cands, slots, |c, a, _| {
             (c.level, a.calls_answered, c.position)
         }),
@@ -114,7 +114,7 @@ pub(crate) fn choose(
         Strategy::TopDown => {
             let cursor = ctx.member_cursor;
             match first(ctx, cands, slots, |c| {
-                cursor.map_or(true, |cur| (c.level, c.position) > cur)
+                cursor.is_none_or(|cur| (c.level, c.position) > cur)
             }) {
                 Pick::None => first(ctx, cands, slots, |_| true),
                 p => p,

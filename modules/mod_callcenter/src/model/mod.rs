@@ -10,8 +10,8 @@ pub mod tier;
 pub use agent::{Agent, AgentConfig};
 pub use member::{Callback, CallbackState, Member, MemberJoin};
 pub use names::{
-    parse_bool, AgentState, AgentStatus, AgentType, CancelReason, MemberState, Strategy,
-    TierState, TimeBaseScore, UnknownName,
+    parse_bool, AgentState, AgentStatus, AgentType, CancelReason, MemberState, Strategy, TierState,
+    TimeBaseScore, UnknownName,
 };
 pub use queue::{QueueConfig, SetError, QUEUE_KEYS};
 pub use skills::{BadSkills, Skills};

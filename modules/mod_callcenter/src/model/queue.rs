@@ -331,13 +331,17 @@ mod tests {
         let mut q = QueueConfig::new("sales");
         for key in QUEUE_KEYS {
             let v = q.get(key).unwrap();
-            q.set(key, &v).unwrap_or_else(|e| panic!("{key}={v}: {e:?}"));
+            q.set(key, &v)
+                .unwrap_or_else(|e| panic!("{key}={v}: {e:?}"));
             assert_eq!(q.get(key).unwrap(), v, "{key}");
         }
         q.set("max-wait-time", "30").unwrap();
         assert_eq!(q.max_wait_time, 30);
         assert_eq!(q.set("nope", "1"), Err(SetError::UnknownKey));
-        assert!(matches!(q.set("strategy", "fifo"), Err(SetError::BadValue(_))));
+        assert!(matches!(
+            q.set("strategy", "fifo"),
+            Err(SetError::BadValue(_))
+        ));
         assert!(q.set("callback_key", "12").is_err());
     }
 }

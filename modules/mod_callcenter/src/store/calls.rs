@@ -87,7 +87,10 @@ impl Store {
         for row in rows {
             let (mut rec, reason) = row?;
             rec.outcome = Outcome::parse(&reason).ok_or_else(|| {
-                Error::Store(format!("cc_calls row {}: bad exit_reason '{reason}'", rec.id))
+                Error::Store(format!(
+                    "cc_calls row {}: bad exit_reason '{reason}'",
+                    rec.id
+                ))
             })?;
             out.push(rec);
         }

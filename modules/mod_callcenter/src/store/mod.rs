@@ -45,8 +45,8 @@ where
 impl Store {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, Error> {
-        let conn = Connection::open(path)
-            .map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(|e| Error::Store(format!("{}: {e}", path.display())))?;
         Store::init(conn)
     }
 
@@ -254,7 +254,8 @@ impl AgentRow {
         let s = |i: usize| -> rusqlite::Result<String> {
             Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
         };
-        let n = |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
+        let n =
+            |i: usize| -> rusqlite::Result<i64> { Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0)) };
         let mut nums = [0i64; 14];
         for (k, col) in (8..=12).chain(14..=22).enumerate() {
             nums[k] = n(col)?;

@@ -106,7 +106,10 @@ impl Harness {
     }
 
     pub fn join(&mut self, queue: &str, uuid: &str) {
-        self.join_with(queue, MemberJoin::new(uuid).caller(&format!("5{uuid}"), uuid));
+        self.join_with(
+            queue,
+            MemberJoin::new(uuid).caller(&format!("5{uuid}"), uuid),
+        );
     }
 
     pub fn join_with(&mut self, queue: &str, join: MemberJoin) {
@@ -152,7 +155,9 @@ impl Harness {
     }
 
     pub fn hangup_agent(&mut self, agent: &str) {
-        self.engine.handle_agent_hangup(self.now, agent).expect("hangup");
+        self.engine
+            .handle_agent_hangup(self.now, agent)
+            .expect("hangup");
         self.collect();
     }
 
