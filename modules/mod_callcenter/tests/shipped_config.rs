@@ -25,9 +25,16 @@ fn the_demo_has_sales_and_support_with_agents_1000_to_1009() {
     let mut e = Engine::new(c, now).unwrap();
     assert_eq!(execute(&mut e, now, "queue count"), "2\n");
     assert_eq!(execute(&mut e, now, "queue count agents sales"), "7\n");
-    assert_eq!(execute(&mut e, now, "queue count agents support Available"), "7\n");
-    e.handle_member_join(now, "support", MemberJoin::new("c1").skills("billing=4".parse().unwrap()))
-        .unwrap();
+    assert_eq!(
+        execute(&mut e, now, "queue count agents support Available"),
+        "7\n"
+    );
+    e.handle_member_join(
+        now,
+        "support",
+        MemberJoin::new("c1").skills("billing=4".parse().unwrap()),
+    )
+    .unwrap();
     let offered: Vec<String> = std::iter::from_fn(|| e.poll_action())
         .filter_map(|a| match a {
             Action::Offer(o) => Some(o.agent),
@@ -42,7 +49,11 @@ fn the_demo_has_sales_and_support_with_agents_1000_to_1009() {
 fn a_broken_copy_names_file_key_and_line() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf/modules/mod_callcenter.toml");
     let text = std::fs::read_to_string(path).unwrap();
-    let broken = text.replacen("strategy = \"skills-based\"", "strategy = \"skills-first\"", 1);
+    let broken = text.replacen(
+        "strategy = \"skills-based\"",
+        "strategy = \"skills-first\"",
+        1,
+    );
     let line = broken
         .lines()
         .position(|l| l.contains("skills-first"))
@@ -51,5 +62,10 @@ fn a_broken_copy_names_file_key_and_line() {
     let e = Config::from_toml("mod_callcenter.toml", &broken).unwrap_err();
     assert_eq!(e.line, Some(line));
     assert_eq!(e.key.as_deref(), Some("queues.support.strategy"));
-    assert!(e.to_string().starts_with(&format!("mod_callcenter.toml:{line}: queues.support.strategy: unknown strategy 'skills-first'")), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "mod_callcenter.toml:{line}: queues.support.strategy: unknown strategy 'skills-first'"
+        )),
+        "{e}"
+    );
 }

@@ -35,7 +35,8 @@ mod table;
 mod tier;
 
 pub use lex::split;
-pub use table::{AGENT_COLUMNS, MEMBER_COLUMNS, QUEUE_COLUMNS, TIER_COLUMNS};
+pub use queue::STATS_COLUMNS;
+pub use table::{AGENT_COLUMNS, CALLBACK_COLUMNS, MEMBER_COLUMNS, QUEUE_COLUMNS, TIER_COLUMNS};
 
 use crate::engine::Engine;
 use crate::error::Error;

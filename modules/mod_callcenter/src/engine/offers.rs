@@ -403,6 +403,7 @@ impl Engine {
         };
         let talk_ms = now.since(m.bridged).as_millis() as u64;
         let mut wrap_ms = 0;
+        let mut agent_state = None;
         if let Some(&id) = self.agent_ids.get(&leg.agent) {
             if let Some(slot) = self.slot_mut(id) {
                 slot.call = None;
@@ -426,7 +427,7 @@ impl Engine {
                 if let Some(at) = ready {
                     self.timers.set(Timer::AgentReady(name.clone()), at);
                 }
-                self.ev_agent_state(&name, state);
+                agent_state = Some((name, state));
                 self.persist_agent(id);
                 self.mark_agent(id);
             }
@@ -444,6 +445,9 @@ impl Engine {
         };
         self.ev_bridge_end(&m, &leg.agent, &leg.agent_uuid, &times, now);
         self.ev_member_terminated(&m, &leg.agent, &leg.agent_uuid, &times, now);
+        if let Some((name, state)) = agent_state {
+            self.ev_agent_state(&name, state);
+        }
         self.push(Action::Persist(PersistOp::RecordCall(m.record.clone())));
     }
 
