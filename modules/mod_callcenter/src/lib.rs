@@ -17,6 +17,8 @@
 //! Drive loop: `handle_*(now, ..)` (or `handle_timeout(now)` at `poll_timeout()`), then
 //! drain `poll_action()`; see [`engine`].
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod command;
 pub mod config;

@@ -209,6 +209,7 @@ impl Engine {
             return;
         };
         m.offers.clear();
+        m.exit_pending = None;
         m.state = MemberState::Answered;
         m.bridged = now;
         m.serving_agent = Some(agent.clone());

@@ -2,7 +2,7 @@
 //! (what [`crate::engine::Snapshot`] holds), and `cc_calls`, one row per queue call.
 //!
 //! The engine never touches the store. The host either applies every
-//! [`PersistOp`](crate::action::PersistOp) the engine emits ([`Store::apply`], cheap
+//! [`PersistOp`] the engine emits ([`Store::apply`], cheap
 //! upserts) or saves a whole snapshot now and then ([`Store::save`]); at start-up it loads
 //! the snapshot ([`Store::load`]) and hands it to `Engine::restore`. On a first start
 //! ([`Store::is_empty`]) the host saves `engine.snapshot()` once, so the store holds every
