@@ -43,138 +43,6 @@ use crate::stats::History;
 use crate::time::Timestamp;
 use timers::{Timer, Timers};
 
-/// A waiting line: (−score key, join sequence) → member uuid.
-pub(crate) type Line = BTreeMap<(i64, u64), String>;
-
-/// One pending offer.
-#[derive(Clone, Debug)]
-pub(crate) struct OfferRt {
-    pub member: String,
-    pub agent: usize,
-    pub queue: String,
-    pub agent_uuid: String,
-    pub created: Timestamp,
-}
-
-/// An agent and what it is busy with.
-#[derive(Clone, Debug)]
-pub(crate) struct Slot {
-    pub agent: Agent,
-    pub offer: Option<OfferId>,
-    /// The member it is bridged to.
-    pub call: Option<String>,
-}
-
-/// A tier with its agent's slot.
-#[derive(Clone, Debug)]
-pub(crate) struct TierRt {
-    pub tier: Tier,
-    pub agent: usize,
-}
-
-/// A queue and its waiting line.
-#[derive(Clone, Debug)]
-pub(crate) struct QueueRt {
-    pub config: QueueConfig,
-    /// Sorted by (level, position, agent).
-    pub tiers: Vec<TierRt>,
-    /// Agent slot → index in `tiers`.
-    pub tier_index: HashMap<usize, usize>,
-    /// Waiting callers (live and callbacks): (−score key, join sequence) → member uuid.
-    pub order: Line,
-    /// The same line split by required skills (one line per distinct set, ids stable), so a
-    /// freed agent only visits the callers it can serve.
-    pub class_ids: HashMap<Skills, usize>,
-    pub classes: Vec<(Skills, Line)>,
-    /// round-robin: the (level, position) last offered.
-    pub rr_cursor: Option<(u32, u32)>,
-    /// Since when no tier agent is logged in.
-    pub no_agent_since: Option<Timestamp>,
-    pub calls_answered: u32,
-    pub calls_abandoned: u32,
-    pub history: History,
-}
-
-impl QueueRt {
-    fn new(config: QueueConfig) -> QueueRt {
-        QueueRt {
-            config,
-            tiers: Vec::new(),
-            tier_index: HashMap::new(),
-            order: BTreeMap::new(),
-            class_ids: HashMap::new(),
-            classes: Vec::new(),
-            rr_cursor: None,
-            no_agent_since: None,
-            calls_answered: 0,
-            calls_abandoned: 0,
-            history: History::default(),
-        }
-    }
-
-    /// Puts a caller in line.
-    pub fn line_insert(&mut self, key: (i64, u64), uuid: &str, skills: &Skills) {
-        self.order.insert(key, uuid.to_string());
-        let id = match self.class_ids.get(skills) {
-            Some(id) => *id,
-            None => {
-                let id = self.classes.len();
-                self.class_ids.insert(skills.clone(), id);
-                self.classes.push((skills.clone(), BTreeMap::new()));
-                id
-            }
-        };
-        self.classes[id].1.insert(key, uuid.to_string());
-    }
-
-    /// Takes a caller out of line.
-    pub fn line_remove(&mut self, key: &(i64, u64), skills: &Skills) {
-        self.order.remove(key);
-        if let Some(&id) = self.class_ids.get(skills) {
-            self.classes[id].1.remove(key);
-        }
-    }
-
-    /// Empties the line.
-    pub fn line_clear(&mut self) {
-        self.order.clear();
-        for (_, line) in &mut self.classes {
-            line.clear();
-        }
-    }
-
-    pub fn weights(&self) -> Weights {
-        Weights {
-            priority_weight: self.config.priority_weight,
-            age_weight: self.config.age_weight,
-        }
-    }
-
-    pub fn sort_tiers(&mut self) {
-        self.tiers.sort_by(|a, b| {
-            (a.tier.level, a.tier.position, &a.tier.agent).cmp(&(
-                b.tier.level,
-                b.tier.position,
-                &b.tier.agent,
-            ))
-        });
-        self.tier_index = self
-            .tiers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.agent, i))
-            .collect();
-    }
-}
-
-/// Names deleted at run time, so a restart does not bring them back from the file.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Tombstones {
-    pub agents: BTreeSet<String>,
-    pub tiers: BTreeSet<(String, String)>,
-    pub queues: BTreeSet<String>,
-}
-
 /// The ACD. See the module documentation for the drive loop.
 #[derive(Debug)]
 pub struct Engine {
@@ -420,4 +288,138 @@ impl Engine {
         self.seq += 1;
         self.seq
     }
+}
+
+// --- internal state ---
+
+/// A waiting line: (−score key, join sequence) → member uuid.
+pub(crate) type Line = BTreeMap<(i64, u64), String>;
+
+/// One pending offer.
+#[derive(Clone, Debug)]
+pub(crate) struct OfferRt {
+    pub member: String,
+    pub agent: usize,
+    pub queue: String,
+    pub agent_uuid: String,
+    pub created: Timestamp,
+}
+
+/// An agent and what it is busy with.
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    pub agent: Agent,
+    pub offer: Option<OfferId>,
+    /// The member it is bridged to.
+    pub call: Option<String>,
+}
+
+/// A tier with its agent's slot.
+#[derive(Clone, Debug)]
+pub(crate) struct TierRt {
+    pub tier: Tier,
+    pub agent: usize,
+}
+
+/// A queue and its waiting line.
+#[derive(Clone, Debug)]
+pub(crate) struct QueueRt {
+    pub config: QueueConfig,
+    /// Sorted by (level, position, agent).
+    pub tiers: Vec<TierRt>,
+    /// Agent slot → index in `tiers`.
+    pub tier_index: HashMap<usize, usize>,
+    /// Waiting callers (live and callbacks): (−score key, join sequence) → member uuid.
+    pub order: Line,
+    /// The same line split by required skills (one line per distinct set, ids stable), so a
+    /// freed agent only visits the callers it can serve.
+    pub class_ids: HashMap<Skills, usize>,
+    pub classes: Vec<(Skills, Line)>,
+    /// round-robin: the (level, position) last offered.
+    pub rr_cursor: Option<(u32, u32)>,
+    /// Since when no tier agent is logged in.
+    pub no_agent_since: Option<Timestamp>,
+    pub calls_answered: u32,
+    pub calls_abandoned: u32,
+    pub history: History,
+}
+
+impl QueueRt {
+    fn new(config: QueueConfig) -> QueueRt {
+        QueueRt {
+            config,
+            tiers: Vec::new(),
+            tier_index: HashMap::new(),
+            order: BTreeMap::new(),
+            class_ids: HashMap::new(),
+            classes: Vec::new(),
+            rr_cursor: None,
+            no_agent_since: None,
+            calls_answered: 0,
+            calls_abandoned: 0,
+            history: History::default(),
+        }
+    }
+
+    /// Puts a caller in line.
+    pub fn line_insert(&mut self, key: (i64, u64), uuid: &str, skills: &Skills) {
+        self.order.insert(key, uuid.to_string());
+        let id = match self.class_ids.get(skills) {
+            Some(id) => *id,
+            None => {
+                let id = self.classes.len();
+                self.class_ids.insert(skills.clone(), id);
+                self.classes.push((skills.clone(), BTreeMap::new()));
+                id
+            }
+        };
+        self.classes[id].1.insert(key, uuid.to_string());
+    }
+
+    /// Takes a caller out of line.
+    pub fn line_remove(&mut self, key: &(i64, u64), skills: &Skills) {
+        self.order.remove(key);
+        if let Some(&id) = self.class_ids.get(skills) {
+            self.classes[id].1.remove(key);
+        }
+    }
+
+    /// Empties the line.
+    pub fn line_clear(&mut self) {
+        self.order.clear();
+        for (_, line) in &mut self.classes {
+            line.clear();
+        }
+    }
+
+    pub fn weights(&self) -> Weights {
+        Weights {
+            priority_weight: self.config.priority_weight,
+            age_weight: self.config.age_weight,
+        }
+    }
+
+    pub fn sort_tiers(&mut self) {
+        self.tiers.sort_by(|a, b| {
+            (a.tier.level, a.tier.position, &a.tier.agent).cmp(&(
+                b.tier.level,
+                b.tier.position,
+                &b.tier.agent,
+            ))
+        });
+        self.tier_index = self
+            .tiers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.agent, i))
+            .collect();
+    }
+}
+
+/// Names deleted at run time, so a restart does not bring them back from the file.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tombstones {
+    pub agents: BTreeSet<String>,
+    pub tiers: BTreeSet<(String, String)>,
+    pub queues: BTreeSet<String>,
 }
