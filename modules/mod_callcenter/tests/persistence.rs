@@ -23,7 +23,9 @@ fn config() -> Config {
 
 fn temp_db(name: &str) -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!("mod_callcenter-{}-{name}.db", std::process::id()));
-    let _ = std::fs::remove_file(&p);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
     p
 }
 
@@ -130,8 +132,10 @@ fn agents_tiers_overrides_and_callbacks_survive_a_restart() {
     let mut store = store;
     store.save(&after).unwrap();
     assert_eq!(store.load().unwrap(), loaded);
-    let _ = std::fs::remove_file(&path);
-    let _ = Timestamp::ZERO;
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 #[test]
