@@ -97,12 +97,8 @@ pub struct HostApi {
 
     // --- channels by uuid ---
     /// A channel variable into `out`; NOT_FOUND when unset or no such channel.
-    pub channel_get_var: unsafe extern "C" fn(
-        host: *mut c_void,
-        uuid: StrRef,
-        name: StrRef,
-        out: StrSink,
-    ) -> Status,
+    pub channel_get_var:
+        unsafe extern "C" fn(host: *mut c_void, uuid: StrRef, name: StrRef, out: StrSink) -> Status,
     /// Sets a channel variable ([`StrRef::NONE`] unsets it).
     pub channel_set_var: unsafe extern "C" fn(
         host: *mut c_void,
@@ -193,6 +189,10 @@ pub struct HostApi {
 }
 
 impl HostApi {
+    /// The size of the table at minor 0 of this major: the least a module accepts. (It stays
+    /// this value when later minors append fields.)
+    pub const MIN_SIZE: usize = core::mem::size_of::<HostApi>();
+
     /// Whether the field at byte `offset` (from `core::mem::offset_of!(HostApi, field)`) is
     /// inside the table the host built: a module built against a newer minor checks this
     /// before calling a function its host may not have.

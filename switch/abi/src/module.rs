@@ -6,8 +6,8 @@
 
 use core::ffi::c_void;
 
-use crate::{Header, HostApi, Status, StrRef, StrSink};
 use crate::{EventRef, FrameRef};
+use crate::{Header, HostApi, Status, StrRef, StrSink};
 
 /// The type of [`crate::ENTRY_SYMBOL`]: returns the module's descriptor, which must live
 /// (unchanged) until the library is closed. It must not fail, allocate on the host's
@@ -38,6 +38,12 @@ pub struct ModuleDescriptor {
     /// The module ends and joins its own threads before returning; the library is closed
     /// after.
     pub shutdown: unsafe extern "C" fn() -> Status,
+}
+
+impl ModuleDescriptor {
+    /// The size of the descriptor at minor 0 of this major: the least a host accepts. (It
+    /// stays this value when later minors append fields.)
+    pub const MIN_SIZE: usize = core::mem::size_of::<ModuleDescriptor>();
 }
 
 // SAFETY: a descriptor is built once (usually a `static`) and never written; its StrRefs point
@@ -128,8 +134,8 @@ pub struct EventVtable {
 pub struct TaskVtable {
     /// The module's object.
     pub data: *mut c_void,
-    /// Runs the work on a host thread (may block). A repeating timer stops on
-    /// [`Status::DONE`] or an error.
+    /// Runs the work on a host thread (may block), never concurrently with itself. A
+    /// repeating timer stops on [`Status::DONE`] or an error.
     pub run: unsafe extern "C" fn(data: *mut c_void) -> Status,
     /// Frees `data` (after the last run, or when cancelled).
     pub drop: unsafe extern "C" fn(data: *mut c_void),

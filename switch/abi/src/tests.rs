@@ -6,7 +6,11 @@ fn same_major_any_minor_is_accepted() {
     assert_eq!(check_header(&h, 64), Ok(()));
     h.abi_minor = ABI_MINOR + 7;
     h.size = 128;
-    assert_eq!(check_header(&h, 64), Ok(()), "a newer minor only grows the table");
+    assert_eq!(
+        check_header(&h, 64),
+        Ok(()),
+        "a newer minor only grows the table"
+    );
 }
 
 #[test]
@@ -34,7 +38,10 @@ fn another_major_is_refused_naming_both_versions() {
 fn bad_magic_and_short_tables_are_refused() {
     let mut h = Header::current(64);
     h.magic = 0x1234;
-    assert!(matches!(check_header(&h, 64), Err(VersionError::Magic(0x1234))));
+    assert!(matches!(
+        check_header(&h, 64),
+        Err(VersionError::Magic(0x1234))
+    ));
     let h = Header::current(16);
     assert_eq!(
         check_header(&h, 64),
@@ -59,7 +66,10 @@ fn has_checks_the_size_the_host_built() {
     };
     assert!(api.has(core::mem::offset_of!(HostApi, log)));
     assert!(api.has(core::mem::offset_of!(HostApi, cancel_timer)));
-    assert!(!api.has(core::mem::offset_of!(HostApi, post)), "not built by that host");
+    assert!(
+        !api.has(core::mem::offset_of!(HostApi, post)),
+        "not built by that host"
+    );
 }
 
 #[test]

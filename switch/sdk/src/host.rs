@@ -108,7 +108,8 @@ impl Host {
         let mut buf = Vec::new();
         // SAFETY: as in log; the sink's buffer outlives the call.
         let st = unsafe { (self.api.config_text)(self.h(), sink(&mut buf)) };
-        st.is_ok().then(|| String::from_utf8_lossy(&buf).into_owned())
+        st.is_ok()
+            .then(|| String::from_utf8_lossy(&buf).into_owned())
     }
 
     /// The module's config file deserialized; `T::default()` when there is none. The error
@@ -137,7 +138,8 @@ impl Host {
         let mut buf = Vec::new();
         // SAFETY: as in config_text.
         let st = unsafe { (self.api.setting)(self.h(), StrRef::new(key), sink(&mut buf)) };
-        st.is_ok().then(|| String::from_utf8_lossy(&buf).into_owned())
+        st.is_ok()
+            .then(|| String::from_utf8_lossy(&buf).into_owned())
     }
 
     /// Registers a dialplan application under `name`.
@@ -302,9 +304,8 @@ impl Host {
     /// Hangs up the call of channel `uuid` with a Q.850 cause name.
     pub fn hangup(&self, uuid: &str, cause: &str) -> Result<(), Error> {
         // SAFETY: borrowed strings valid for the call.
-        let st = unsafe {
-            (self.api.channel_hangup)(self.h(), StrRef::new(uuid), StrRef::new(cause))
-        };
+        let st =
+            unsafe { (self.api.channel_hangup)(self.h(), StrRef::new(uuid), StrRef::new(cause)) };
         check(st, || format!("hang up {uuid}")).map(|_| ())
     }
 
@@ -385,8 +386,7 @@ impl Host {
                 sink(&mut buf),
             )
         };
-        check(st, || format!("api {command}"))
-            .map(|_| String::from_utf8_lossy(&buf).into_owned())
+        check(st, || format!("api {command}")).map(|_| String::from_utf8_lossy(&buf).into_owned())
     }
 
     /// Runs `f` after `delay`, then every `repeat` while it returns `true`, on a host thread.

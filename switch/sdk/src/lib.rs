@@ -60,10 +60,10 @@ pub use host::{Host, Level, SubscriptionId, TapId, TimerId};
 pub use session::Session;
 pub use threads::spawn_thread;
 
-/// The raw ABI, for what the SDK does not wrap.
-pub use switch_abi as abi;
 /// serde, for `#[derive(switch_sdk::serde::Deserialize)] #[serde(crate = "switch_sdk::serde")]`.
 pub use serde;
+/// The raw ABI, for what the SDK does not wrap.
+pub use switch_abi as abi;
 /// toml, to parse config text yourself.
 pub use toml;
 

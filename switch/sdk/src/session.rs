@@ -137,6 +137,9 @@ impl<'a> Session<'a> {
     pub fn sleep(&self, d: Duration) -> Result<(), Error> {
         let ms = d.as_millis().min(u128::from(u32::MAX)) as u32;
         // SAFETY: as in answer.
-        check(unsafe { (self.host.raw().session_sleep)(self.raw, ms) }, "sleep")
+        check(
+            unsafe { (self.host.raw().session_sleep)(self.raw, ms) },
+            "sleep",
+        )
     }
 }

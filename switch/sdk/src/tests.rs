@@ -26,7 +26,8 @@ fn an_application_needs_a_running_module() {
     let (st, _) = collect(|err| unsafe { (vt.run)(vt.data, &session, StrRef::new("x"), err) });
     assert_eq!(st, Status::UNLOADING, "no switch installed");
     // SAFETY: a null session is refused before use.
-    let (st, _) = collect(|err| unsafe { (vt.run)(vt.data, std::ptr::null(), StrRef::new("x"), err) });
+    let (st, _) =
+        collect(|err| unsafe { (vt.run)(vt.data, std::ptr::null(), StrRef::new("x"), err) });
     assert_eq!(st, Status::INVALID);
     // SAFETY: dropped once.
     unsafe { (vt.drop)(vt.data) };
@@ -161,7 +162,10 @@ fn private_data_is_type_checked_and_dropped() {
     // SAFETY: the data is a Box<Box<dyn Any>> as private_vtable makes it.
     unsafe {
         let any = &*(vt.data as *const Box<dyn std::any::Any + Send + Sync>);
-        assert_eq!(any.downcast_ref::<String>().map(String::as_str), Some("hello"));
+        assert_eq!(
+            any.downcast_ref::<String>().map(String::as_str),
+            Some("hello")
+        );
         assert!(any.downcast_ref::<u32>().is_none());
         (vt.drop)(vt.data);
     }

@@ -103,7 +103,11 @@ impl ModulesConfig {
             }
             modules.push(ModuleEntry {
                 name,
-                path: m.path.as_deref().filter(|p| !p.trim().is_empty()).map(resolve),
+                path: m
+                    .path
+                    .as_deref()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(resolve),
                 load: m.load,
             });
         }
@@ -146,11 +150,8 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<ModulesConfig, ConfigError> {
-        let dir = std::env::temp_dir().join(format!(
-            "fs-modules-{}-{}",
-            std::process::id(),
-            text.len()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("fs-modules-{}-{}", std::process::id(), text.len()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         std::fs::write(dir.join(MODULES_FILE), text).expect("write");
         let r = ModulesConfig::load(&dir);
@@ -163,7 +164,10 @@ mod tests {
         let c = load("dir = \"/opt/mods\"\n[[module]]\nname = \"mod_a\"\n[[module]]\nname = \"mod_b\"\npath = \"/x/b.so\"\nload = false\n").expect("valid");
         assert_eq!(c.modules.len(), 2);
         assert!(c.modules[0].load && !c.modules[1].load);
-        assert_eq!(c.library_of("mod_a"), PathBuf::from("/opt/mods/libmod_a.so"));
+        assert_eq!(
+            c.library_of("mod_a"),
+            PathBuf::from("/opt/mods/libmod_a.so")
+        );
         assert_eq!(c.library_of("mod_b"), PathBuf::from("/x/b.so"));
     }
 

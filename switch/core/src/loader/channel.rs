@@ -324,10 +324,13 @@ pub(super) unsafe extern "C" fn h_channel_set_private(
         if ctx.channels.get(uuid).is_none() {
             return Err(Status::NOT_FOUND);
         }
-        let old = ctx.modules.set_private(uuid, PrivateEntry {
-            key: key.to_string(),
-            obj,
-        });
+        let old = ctx.modules.set_private(
+            uuid,
+            PrivateEntry {
+                key: key.to_string(),
+                obj,
+            },
+        );
         drop(old);
         Ok(Status::OK)
     })

@@ -68,10 +68,7 @@ fn resolve(ctx: &Context, what: &str) -> (Option<String>, PathBuf) {
     if looks_like_path {
         return (None, PathBuf::from(what));
     }
-    (
-        Some(what.to_string()),
-        ctx.config.modules.library_of(what),
-    )
+    (Some(what.to_string()), ctx.config.modules.library_of(what))
 }
 
 /// What a module registered, for replies: `apps a, b; api c; events 1`.
@@ -94,9 +91,10 @@ fn summary(rec: &ModuleRecord) -> String {
 
 pub(super) fn load_blocking(ctx: &Arc<Context>, what: &str) -> Result<String, String> {
     let (expected, path) = resolve(ctx, what);
-    let label = expected.clone().unwrap_or_else(|| what.to_string());
-    let opened = library::open(&path)
-        .map_err(|e| format!("module {label} ({}) not loaded: {e}", path.display()))?;
+    let opened = library::open(&path).map_err(|e| match &expected {
+        Some(name) => format!("module {name} ({}) not loaded: {e}", path.display()),
+        None => format!("module {} not loaded: {e}", path.display()),
+    })?;
     let name = opened.info.name.clone();
     if let Some(want) = expected.filter(|w| *w != name) {
         return Err(format!(
@@ -121,7 +119,9 @@ pub(super) fn load_blocking(ctx: &Arc<Context>, what: &str) -> Result<String, St
         let why = String::from_utf8_lossy(&err).trim().to_string();
         ctx.modules.lock().remove(&name);
         teardown(ctx, rec, &[]);
-        return Err(format!("module {name} not loaded: its init failed ({st}): {why}"));
+        return Err(format!(
+            "module {name} not loaded: its init failed ({st}): {why}"
+        ));
     }
     let info = &rec.info;
     tracing::info!(module = %name, version = %info.version, abi = ?info.abi, compiler = %info.compiler, path = %rec.path.display(), "module loaded");
@@ -136,7 +136,11 @@ pub(super) fn load_blocking(ctx: &Arc<Context>, what: &str) -> Result<String, St
     Ok(text)
 }
 
-pub(super) fn unload_blocking(ctx: &Arc<Context>, name: &str, force: bool) -> Result<String, String> {
+pub(super) fn unload_blocking(
+    ctx: &Arc<Context>,
+    name: &str,
+    force: bool,
+) -> Result<String, String> {
     let rec = ctx
         .modules
         .get(name)
@@ -164,7 +168,12 @@ fn teardown(ctx: &Arc<Context>, rec: Arc<ModuleRecord>, hang_up: &[String]) -> S
     let name = rec.name().to_string();
     rec.set_unloading();
     for uuid in hang_up {
-        super::channel::hang_up(ctx, uuid, "MANAGER_REQUEST", Some(&format!("module {name} unloaded")));
+        super::channel::hang_up(
+            ctx,
+            uuid,
+            "MANAGER_REQUEST",
+            Some(&format!("module {name} unloaded")),
+        );
     }
     let (apps, apis, subs, taps, timers) = {
         let mut r = rec.regs();

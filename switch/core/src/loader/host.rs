@@ -294,7 +294,11 @@ impl Application for ModuleApp {
                     hangup: Some(CRASH_CAUSE.into()),
                 })
             }
-            s => Err(failed(format!("{}: {}: {msg} ({s})", rec.name(), self.name))),
+            s => Err(failed(format!(
+                "{}: {}: {msg} ({s})",
+                rec.name(),
+                self.name
+            ))),
         }
     }
 }
@@ -393,15 +397,16 @@ unsafe extern "C" fn h_register_api(
             call: api.call,
             name: name.to_string(),
         });
-        ctx.api.register(name, usage, description, move |_ctx, args| {
-            let cmd = cmd.clone();
-            async move {
-                match tokio::task::spawn_blocking(move || cmd.call(&args)).await {
-                    Ok(reply) => reply,
-                    Err(e) => format!("-ERR {e}\n"),
+        ctx.api
+            .register(name, usage, description, move |_ctx, args| {
+                let cmd = cmd.clone();
+                async move {
+                    match tokio::task::spawn_blocking(move || cmd.call(&args)).await {
+                        Ok(reply) => reply,
+                        Err(e) => format!("-ERR {e}\n"),
+                    }
                 }
-            }
-        });
+            });
         rec.regs().apis.push(name.to_string());
         tracing::debug!(module = %rec.name(), command = name, "API command registered");
         Ok(Status::OK)

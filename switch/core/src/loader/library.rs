@@ -146,17 +146,22 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_open_error_naming_it() {
-        let e = open(Path::new("/no/such/libmod_x.so")).err().expect("missing");
+        let e = open(Path::new("/no/such/libmod_x.so"))
+            .err()
+            .expect("missing");
         assert!(matches!(e, LoadError::Open(_)), "{e}");
         assert!(e.to_string().contains("/no/such/libmod_x.so"), "{e}");
     }
 
     #[test]
     fn a_library_that_is_no_module_lacks_the_symbol() {
-        let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"]
-            .into_iter()
-            .map(Path::new)
-            .find(|p| p.exists());
+        let libm = [
+            "/lib/x86_64-linux-gnu/libm.so.6",
+            "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        ]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists());
         let Some(libm) = libm else { return };
         let e = open(libm).err().expect("libm is no module");
         assert!(matches!(e, LoadError::NoSymbol), "{e}");

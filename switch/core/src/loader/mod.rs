@@ -139,7 +139,8 @@ impl Modules {
     fn set_private(&self, uuid: &str, entry: PrivateEntry) -> Option<PrivateEntry> {
         let mut p = self.privates.lock().unwrap_or_else(|e| e.into_inner());
         let list = p.entry(uuid.to_string()).or_default();
-        let same = |e: &PrivateEntry| e.key == entry.key && e.obj.rec.name() == entry.obj.rec.name();
+        let same =
+            |e: &PrivateEntry| e.key == entry.key && e.obj.rec.name() == entry.obj.rec.name();
         let old = list.iter().position(same).map(|i| list.swap_remove(i));
         list.push(entry);
         old
@@ -154,9 +155,10 @@ impl Modules {
         f: impl FnOnce(*mut std::ffi::c_void),
     ) -> bool {
         let p = self.privates.lock().unwrap_or_else(|e| e.into_inner());
-        let hit = p
-            .get(uuid)
-            .and_then(|l| l.iter().find(|e| e.key == key && e.obj.rec.name() == module));
+        let hit = p.get(uuid).and_then(|l| {
+            l.iter()
+                .find(|e| e.key == key && e.obj.rec.name() == module)
+        });
         match hit {
             Some(e) => {
                 f(e.obj.data);

@@ -53,7 +53,11 @@ pub(super) unsafe extern "C" fn h_ready(s: *mut c_void) -> u32 {
     let st = catch(|| {
         // SAFETY: as in h_answer.
         let h = unsafe { session(s)? };
-        Ok(if h.ready() { Status::OK } else { Status::HUNG_UP })
+        Ok(if h.ready() {
+            Status::OK
+        } else {
+            Status::HUNG_UP
+        })
     });
     u32::from(st == Status::OK)
 }

@@ -21,7 +21,11 @@ pub(super) unsafe extern "C" fn h_subscribe(
     catch(|| {
         // SAFETY: called by the module with its host pointer; strings valid for the call.
         let rec = unsafe { super::host::record(host)? };
-        let obj = Owned::new(rec.arc().ok_or(Status::UNLOADING)?, handler.data, handler.drop);
+        let obj = Owned::new(
+            rec.arc().ok_or(Status::UNLOADING)?,
+            handler.data,
+            handler.drop,
+        );
         // SAFETY: as above.
         let spec = unsafe { arg(spec)? }.to_string();
         if id.is_null() {
@@ -32,9 +36,9 @@ pub(super) unsafe extern "C" fn h_subscribe(
             .subscribe(spec.split_whitespace())
             .map_err(|_| Status::INVALID)?;
         let ctx = context(rec)?;
-        let mut sub = ctx
-            .events
-            .subscribe(&format!("module {}", rec.name()), interest, DEFAULT_QUEUE);
+        let mut sub =
+            ctx.events
+                .subscribe(&format!("module {}", rec.name()), interest, DEFAULT_QUEUE);
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let n = ctx.modules.next_id();
         let rt = rec.rt.clone();
