@@ -250,13 +250,32 @@ pub fn conf_dir() -> PathBuf {
 
 /// The `ferroswitch` binary: `$FERROSWITCH_BIN` when set, else `target/debug/ferroswitch`
 /// (under `$CARGO_TARGET_DIR` if set), built once per test process with `cargo build -p
-/// ferroswitch` so that `cargo test -p ferroswitch-tests` never runs a stale binary.
+/// ferroswitch` and the modules (`mod_record`, `mod_example`, and the test modules
+/// `mod_faulty`, `mod_wrong_abi`) so that `cargo test -p ferroswitch-tests` never runs a
+/// stale binary.
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     match BIN.get_or_init(find_or_build) {
         Ok(p) => p.clone(),
         Err(e) => panic!("{e}"),
     }
+}
+
+/// Where the modules are: beside the binary (the default `dir` of `conf/modules.toml`).
+pub fn modules_dir() -> PathBuf {
+    binary()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The library of module `name` (`<modules_dir>/lib<name>.so`).
+pub fn module_library(name: &str) -> PathBuf {
+    modules_dir().join(format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
 }
 
 /// A command running the binary with `--conf <repo>/conf`; add `--set` arguments to it.
@@ -286,8 +305,14 @@ fn find_or_build() -> Result<PathBuf, String> {
             "--quiet",
             "-p",
             "ferroswitch",
-            "--bin",
-            "ferroswitch",
+            "-p",
+            "mod_record",
+            "-p",
+            "mod_example",
+            "-p",
+            "mod_faulty",
+            "-p",
+            "mod_wrong_abi",
         ])
         .current_dir(repo_root())
         .stdin(Stdio::null())
