@@ -49,10 +49,23 @@ impl Switch {
     /// As [`Switch::start`], with `dialplan` (TOML text) instead of the shipped
     /// `conf/dialplan.toml`: the rest of `conf/` is copied into the scratch folder.
     pub fn start_with_dialplan(dialplan: &str, overrides: &[(&str, &str)]) -> Switch {
+        Switch::start_with_conf(&[("dialplan.toml", dialplan)], overrides)
+    }
+
+    /// As [`Switch::start`], with `files` (name in `conf/`, TOML text) in place of the
+    /// shipped ones (`dialplan.toml`, `modules.toml`, `modules/mod_x.toml`): the rest of
+    /// `conf/` is copied into the scratch folder.
+    pub fn start_with_conf(files: &[(&str, &str)], overrides: &[(&str, &str)]) -> Switch {
         let dir = TestDir::new("switch");
         let conf = dir.join("conf");
         copy_dir(&conf_dir(), &conf).expect("copy conf/");
-        std::fs::write(conf.join("dialplan.toml"), dialplan).expect("write the dialplan");
+        for (name, text) in files {
+            let path = conf.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("conf subfolder");
+            }
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        }
         Switch::start_in(dir, Some(conf), overrides)
     }
 

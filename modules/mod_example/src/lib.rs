@@ -9,7 +9,7 @@
 //! Its config, `conf/modules/mod_example.toml`:
 //! ```toml
 //! greeting = "hello"                     # the start of example_greeting
-//! tone = "tone_stream://%(200,0,800)"    # what example_hello plays ("" for nothing)
+//! tone = "tone_stream://L=1;%(200,0,800)"    # what example_hello plays ("" for nothing)
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +36,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             greeting: "hello".into(),
-            tone: "tone_stream://%(200,0,800)".into(),
+            tone: "tone_stream://L=1;%(200,0,800)".into(),
         }
     }
 }

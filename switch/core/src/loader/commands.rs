@@ -132,7 +132,6 @@ pub(super) fn load_blocking(ctx: &Arc<Context>, what: &str) -> Result<String, St
         info.abi.1,
         summary(&rec)
     );
-    super::check_dialplan(ctx);
     Ok(text)
 }
 
