@@ -327,24 +327,27 @@ impl Host {
 
     /// Runs `f` on the data of channel `uuid` under `key`; `None` when there is none or it
     /// is not a `T`. Do not call the private-data functions inside `f`.
-    pub fn with_private<T: Any + Send + Sync, R>(
+    pub fn with_private<T: Any + Send + Sync, R, F: FnOnce(&T) -> R>(
         &self,
         uuid: &str,
         key: &str,
-        f: impl FnOnce(&T) -> R,
+        f: F,
     ) -> Option<R> {
-        struct Visit<'f, T, R> {
-            f: Option<Box<dyn FnOnce(&T) -> R + 'f>>,
+        struct Visit<F, R> {
+            f: Option<F>,
             out: Option<R>,
         }
-        unsafe extern "C" fn visit<T: Any, R>(ctx: *mut c_void, data: *mut c_void) {
+        unsafe extern "C" fn visit<T: Any, R, F: FnOnce(&T) -> R>(
+            ctx: *mut c_void,
+            data: *mut c_void,
+        ) {
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: `ctx` is the Visit below, alive for the channel_private call; `data`
                 // is a Box<dyn Any + Send + Sync> made by private_vtable of this module, kept
                 // alive by the host during this call.
                 let (v, data) = unsafe {
                     (
-                        &mut *(ctx as *mut Visit<'_, T, R>),
+                        &mut *(ctx as *mut Visit<F, R>),
                         &*(data as *const Box<dyn Any + Send + Sync>),
                     )
                 };
@@ -353,8 +356,8 @@ impl Host {
                 }
             }));
         }
-        let mut v: Visit<'_, T, R> = Visit {
-            f: Some(Box::new(f)),
+        let mut v = Visit {
+            f: Some(f),
             out: None,
         };
         // SAFETY: `v` outlives the call; `visit` matches the ctx it is given.
@@ -363,8 +366,8 @@ impl Host {
                 self.h(),
                 StrRef::new(uuid),
                 StrRef::new(key),
-                visit::<T, R>,
-                &mut v as *mut Visit<'_, T, R> as *mut c_void,
+                visit::<T, R, F>,
+                &mut v as *mut Visit<F, R> as *mut c_void,
             )
         };
         if st.is_ok() {

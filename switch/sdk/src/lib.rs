@@ -252,6 +252,11 @@ pub mod __private {
     pub const RUSTC: &str = env!("SWITCH_SDK_RUSTC");
     /// This SDK.
     pub const SDK: &str = concat!("switch-sdk ", env!("CARGO_PKG_VERSION"));
+
+    /// The raw vtable of a tap, for benchmarks that drive a module's tap without a call.
+    pub fn tap_vtable<T: crate::MediaTap>(tap: T) -> switch_abi::TapVtable {
+        crate::shims::tap_vtable(tap)
+    }
 }
 
 #[cfg(test)]

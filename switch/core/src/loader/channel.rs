@@ -82,6 +82,18 @@ pub(crate) struct ModuleTap {
 unsafe impl Send for ModuleTap {}
 
 impl ModuleTap {
+    /// A tap calling `vt` for channel `uuid`.
+    pub(super) fn new(rec: Arc<ModuleRecord>, vt: TapVtable, uuid: &str, id: u64) -> ModuleTap {
+        ModuleTap {
+            rec,
+            vt,
+            uuid: uuid.to_string(),
+            id,
+            ts_us: 0,
+            closed: false,
+        }
+    }
+
     fn finish(&mut self) {
         if self.closed {
             return;

@@ -11,6 +11,7 @@
 //! library. A module whose callback panicked is marked failed: nothing of it is called any
 //! more (its objects are still freed), until it is unloaded or reloaded.
 
+pub mod bench;
 mod channel;
 mod commands;
 mod host;

@@ -111,6 +111,26 @@ impl ModuleRecord {
         })
     }
 
+    /// A record with no switch behind it (benchmarks drive its taps by hand).
+    pub(super) fn detached(opened: Opened, path: PathBuf, rt: Handle) -> Arc<ModuleRecord> {
+        Arc::new_cyclic(|me: &Weak<ModuleRecord>| ModuleRecord {
+            api: Box::new(super::host::table(me.as_ptr() as *mut c_void)),
+            info: opened.info,
+            path,
+            config_file: PathBuf::new(),
+            state: AtomicU8::new(ACTIVE),
+            failure: Mutex::new(None),
+            inflight: AtomicUsize::new(0),
+            shutdown: opened.shutdown,
+            init: opened.init,
+            regs: Mutex::new(Regs::default()),
+            ctx: Weak::new(),
+            rt,
+            me: me.clone(),
+            _lib: opened.lib,
+        })
+    }
+
     /// The module's name.
     pub fn name(&self) -> &str {
         &self.info.name

@@ -2,7 +2,8 @@
 //! - `faulty_tap [frames]`: adds a media tap that panics after `frames` frames (default 25);
 //! - `faulty_app`: panics at once;
 //! - `faulty_boom` (API): panics;
-//! - `faulty_sleep <ms>` (application): sleeps with the call up, to unload it meanwhile.
+//! - `faulty_sleep <ms>` (application): sleeps with the call up, to unload it meanwhile;
+//! - the symbol `mod_faulty_bench_tap`: a level-meter tap for the boundary benchmark.
 
 use std::time::Duration;
 
@@ -20,6 +21,29 @@ impl MediaTap for Bomb {
         self.left -= 1;
         TapAction::Continue
     }
+}
+
+/// A level meter: what a cheap real tap does per frame (for the boundary benchmark).
+#[derive(Default)]
+struct Meter {
+    sum: u64,
+}
+
+impl MediaTap for Meter {
+    fn on_frame(&mut self, read: &Frame<'_>, write: &Frame<'_>) -> TapAction {
+        for (r, w) in read.samples().iter().zip(write.samples()) {
+            self.sum = self
+                .sum
+                .wrapping_add(u64::from(r.unsigned_abs()) + u64::from(w.unsigned_abs()));
+        }
+        TapAction::Continue
+    }
+}
+
+/// A meter tap's vtable, for `switch-core`'s module_tap_bench (called with no switch).
+#[no_mangle]
+pub extern "C" fn mod_faulty_bench_tap() -> switch_sdk::abi::TapVtable {
+    switch_sdk::__private::tap_vtable(Meter::default())
 }
 
 struct Faulty;
