@@ -62,9 +62,9 @@ SW=$!
 PIDS+=("$SW")
 sleep 1
 kill -0 "$SW" 2>/dev/null || die "the switch did not start: $(tail -5 "$WORK/switch.log")"
-grep -q "module loaded.*mod_record" "$WORK/switch.log" || die "mod_record did not load: $(grep -i module "$WORK/switch.log" | tail -3)"
+! grep -q "module mod_record.*not loaded" "$WORK/switch.log" || die "mod_record did not load: $(grep -i "not loaded" "$WORK/switch.log" | tail -3)"
 
-ticks() { local s; s=$(cat "/proc/$1/stat"); s=${s##*) }; set -- $s; echo $(($12 + $13)); }
+ticks() { local s; s=$(cat "/proc/$1/stat"); s=${s##*) }; set -- $s; echo $((${12} + ${13})); }
 
 run() { # rate extension -> one summary line
     local rate=$1 ext=$2 d="$WORK/r$1-$2" n=$(($1 * SECS))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ferroswitch_tests::esl::EslClient;
 use ferroswitch_tests::switch::module_library;
-use ferroswitch_tests::{cdr, peer_available, RtpSink, Sipp, Switch};
+use ferroswitch_tests::{cdr, peer_available, wav, RtpSink, Sipp, Switch};
 
 const DIALPLAN: &str = r#"
 [[rule]]
@@ -28,6 +28,10 @@ actions = ["answer", "faulty_tap 50", "echo"]
 [[rule]]
 destination = '^7103$'
 actions = ["answer", "faulty_app", "echo"]
+
+[[rule]]
+destination = '^7104$'
+actions = ["answer", "record_session rec-${destination_number}.wav", "echo"]
 
 [[rule]]
 destination = '^9196$'
@@ -308,4 +312,39 @@ fn a_panicking_application_hangs_up_its_call_with_a_clear_cause() {
     let a = cdr::leg(&rows, "A").unwrap_or_else(|| panic!("{rows:#?}"));
     assert_eq!(a.hangup_cause, "NORMAL_TEMPORARY_FAILURE");
     assert!(sw.log_text().contains("application bomb went off"));
+}
+
+#[test]
+fn unloading_mod_record_mid_call_is_refused_then_forced_and_the_file_is_finished() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let sink = RtpSink::bind();
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "7104")
+        .key("sinkport", sink.port())
+        .duration_ms(5000)
+        .spawn();
+    answered_uuid(&mut esl, "7104");
+    sink.wait_for_packets(50, Duration::from_secs(5));
+    let refused = esl.api("unload mod_record");
+    assert!(
+        refused.starts_with("-ERR module mod_record is in use") && refused.contains("1 media tap"),
+        "{refused}"
+    );
+    let reply = esl.api("unload mod_record force");
+    assert!(reply.starts_with("+OK module mod_record unloaded"), "{reply}");
+    // The call goes on without its recording; the file was finished when the tap closed.
+    let before = sink.stats().packets;
+    let after = sink.wait_for_packets(before + 50, Duration::from_secs(5));
+    assert!(after.packets >= before + 50, "{before} then {after:?}");
+    let path = sw.recordings_dir().join("rec-7104.wav");
+    let rec = wav::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(rec.seconds() > 0.5 && rec.seconds() < 4.5, "{} s", rec.seconds());
+    caller.wait().assert_passed();
+    assert!(esl.api("uuid_record x start y.wav").contains("Command not found"));
+    let again = esl.api("load mod_record");
+    assert!(again.starts_with("+OK module mod_record"), "{again}");
 }

@@ -458,10 +458,10 @@ impl Call {
                 AppOutcome::Failed(cause) => Err(End::new(&cause)),
             };
         }
-        let vars = self.vars.clone();
+        // ${uuid}, ${caller_id_number}... expand too, as in FreeSWITCH.
         let actions = live
             .dialplan
-            .route(&self.destination, &|k| vars.get(k).cloned());
+            .route(&self.destination, &|k| self.variable(k));
         let Some(actions) = actions else {
             tracing::info!(uuid = %self.uuid, destination = %self.destination, "no route");
             return Err(End::new("NO_ROUTE_DESTINATION"));
