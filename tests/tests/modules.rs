@@ -335,16 +335,25 @@ fn unloading_mod_record_mid_call_is_refused_then_forced_and_the_file_is_finished
         "{refused}"
     );
     let reply = esl.api("unload mod_record force");
-    assert!(reply.starts_with("+OK module mod_record unloaded"), "{reply}");
+    assert!(
+        reply.starts_with("+OK module mod_record unloaded"),
+        "{reply}"
+    );
     // The call goes on without its recording; the file was finished when the tap closed.
     let before = sink.stats().packets;
     let after = sink.wait_for_packets(before + 50, Duration::from_secs(5));
     assert!(after.packets >= before + 50, "{before} then {after:?}");
     let path = sw.recordings_dir().join("rec-7104.wav");
     let rec = wav::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(rec.seconds() > 0.5 && rec.seconds() < 4.5, "{} s", rec.seconds());
+    assert!(
+        rec.seconds() > 0.5 && rec.seconds() < 4.5,
+        "{} s",
+        rec.seconds()
+    );
     caller.wait().assert_passed();
-    assert!(esl.api("uuid_record x start y.wav").contains("Command not found"));
+    assert!(esl
+        .api("uuid_record x start y.wav")
+        .contains("Command not found"));
     let again = esl.api("load mod_record");
     assert!(again.starts_with("+OK module mod_record"), "{again}");
 }

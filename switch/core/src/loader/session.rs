@@ -78,6 +78,9 @@ pub(super) unsafe extern "C" fn h_set_var(s: *mut c_void, name: StrRef, value: S
         // SAFETY: as in h_answer.
         let (h, name, value) = unsafe { (session(s)?, arg(name)?, arg(value)?) };
         h.set_variable(name, (!unset).then_some(value));
+        // A round trip on the same ordered channel: the variable is set when this returns, so
+        // what the module does next (an event, an API reply) sees it.
+        let _ = h.get_variable(name);
         Ok(Status::OK)
     })
 }
