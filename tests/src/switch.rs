@@ -49,10 +49,23 @@ impl Switch {
     /// As [`Switch::start`], with `dialplan` (TOML text) instead of the shipped
     /// `conf/dialplan.toml`: the rest of `conf/` is copied into the scratch folder.
     pub fn start_with_dialplan(dialplan: &str, overrides: &[(&str, &str)]) -> Switch {
+        Switch::start_with_conf(&[("dialplan.toml", dialplan)], overrides)
+    }
+
+    /// As [`Switch::start`], with `files` (name in `conf/`, TOML text) in place of the
+    /// shipped ones (`dialplan.toml`, `modules.toml`, `modules/mod_x.toml`): the rest of
+    /// `conf/` is copied into the scratch folder.
+    pub fn start_with_conf(files: &[(&str, &str)], overrides: &[(&str, &str)]) -> Switch {
         let dir = TestDir::new("switch");
         let conf = dir.join("conf");
         copy_dir(&conf_dir(), &conf).expect("copy conf/");
-        std::fs::write(conf.join("dialplan.toml"), dialplan).expect("write the dialplan");
+        for (name, text) in files {
+            let path = conf.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("conf subfolder");
+            }
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {name}: {e}"));
+        }
         Switch::start_in(dir, Some(conf), overrides)
     }
 
@@ -303,13 +316,32 @@ pub fn conf_dir() -> PathBuf {
 
 /// The `ferroswitch` binary: `$FERROSWITCH_BIN` when set, else `target/debug/ferroswitch`
 /// (under `$CARGO_TARGET_DIR` if set), built once per test process with `cargo build -p
-/// ferroswitch` so that `cargo test -p ferroswitch-tests` never runs a stale binary.
+/// ferroswitch` and the modules (`mod_record`, `mod_example`, and the test modules
+/// `mod_faulty`, `mod_wrong_abi`) so that `cargo test -p ferroswitch-tests` never runs a
+/// stale binary.
 pub fn binary() -> PathBuf {
     static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     match BIN.get_or_init(find_or_build) {
         Ok(p) => p.clone(),
         Err(e) => panic!("{e}"),
     }
+}
+
+/// Where the modules are: beside the binary (the default `dir` of `conf/modules.toml`).
+pub fn modules_dir() -> PathBuf {
+    binary()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The library of module `name` (`<modules_dir>/lib<name>.so`).
+pub fn module_library(name: &str) -> PathBuf {
+    modules_dir().join(format!(
+        "{}{name}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ))
 }
 
 /// A command running the binary with `--conf <repo>/conf`; add `--set` arguments to it.
@@ -339,8 +371,14 @@ fn find_or_build() -> Result<PathBuf, String> {
             "--quiet",
             "-p",
             "ferroswitch",
-            "--bin",
-            "ferroswitch",
+            "-p",
+            "mod_record",
+            "-p",
+            "mod_example",
+            "-p",
+            "mod_faulty",
+            "-p",
+            "mod_wrong_abi",
         ])
         .current_dir(repo_root())
         .stdin(Stdio::null())

@@ -39,6 +39,10 @@ pub struct Context {
     pub channels: ChannelTable,
     /// API commands shared by the console, the event socket and scripts.
     pub api: ApiRegistry,
+    /// Applications registered at run time (by modules), beside the built-in ones.
+    pub apps: crate::app::AppRegistry,
+    /// The loaded modules.
+    pub modules: crate::loader::Modules,
     /// The reloadable part of the configuration.
     live: RwLock<Arc<Live>>,
     /// The script engine, installed by the binary.
@@ -79,6 +83,8 @@ impl Context {
             events,
             channels: ChannelTable::default(),
             api: ApiRegistry::with_builtins(),
+            apps: Default::default(),
+            modules: Default::default(),
             live: RwLock::new(Arc::new(live)),
             scripts: std::sync::OnceLock::new(),
         }

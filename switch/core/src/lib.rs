@@ -4,6 +4,7 @@
 //! and holds the call model: channels, the registrar, the B2BUA, config loading and CDRs.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod call;
 pub mod cdr;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod esl;
 pub mod event;
+pub mod loader;
 pub mod log;
 pub mod media;
 pub mod registrar;

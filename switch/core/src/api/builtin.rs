@@ -45,9 +45,15 @@ pub(super) fn register(r: &ApiRegistry) {
     );
     r.register(
         "reload",
-        "",
-        "validate the config folder again and apply its directory and dialplan",
-        |ctx, _| async move { reload(&ctx).await },
+        "[<module> [force]]",
+        "validate the config folder again and apply its directory and dialplan; with a module: unload and load it again",
+        |ctx, args| async move {
+            if args.trim().is_empty() {
+                reload(&ctx).await
+            } else {
+                crate::loader::commands_reload(&ctx, &args).await
+            }
+        },
     );
     r.register(
         "reloadxml",
@@ -62,6 +68,7 @@ pub(super) fn register(r: &ApiRegistry) {
         |ctx, args| async move { hupall(&ctx, &args).await },
     );
     super::uuid::register(r);
+    crate::loader::register_commands(r);
 }
 
 fn help(ctx: &Context) -> String {
@@ -148,7 +155,7 @@ fn show_cmd(ctx: &Context, args: &str) -> String {
         "calls" => show::calls(ctx, &calls.channels(ctx)),
         "registrations" => show::registrations(ctx),
         "api" => show::api(ctx),
-        "modules" => show::modules(),
+        "modules" => show::modules(ctx),
         _ => return usage_reply("show", "channels|calls|registrations|api|modules [as json]"),
     };
     if json {
@@ -190,6 +197,7 @@ async fn reload(ctx: &Arc<Context>) -> String {
                 dialplan: cfg.dialplan,
             });
             tracing::info!(users, rules, "configuration reloaded");
+            crate::loader::check_dialplan(ctx);
             ctx.events.fire(
                 Event::new("RELOADXML")
                     .with("Reload-Users", users.to_string())

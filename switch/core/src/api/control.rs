@@ -81,16 +81,6 @@ pub trait CallControl: Send + Sync {
         unsupported()
     }
 
-    /// `uuid_record <uuid> [start|stop|mask|unmask] <path> [<limit>]`: `args` after the uuid.
-    fn record<'a>(
-        &'a self,
-        _ctx: &'a Context,
-        _uuid: &'a str,
-        _args: &'a str,
-    ) -> BoxFuture<'a, Result<String, String>> {
-        unsupported()
-    }
-
     /// Runs `app args` on the parked channel `uuid` (`sendmsg` execute).
     fn execute<'a>(
         &'a self,
@@ -218,25 +208,6 @@ impl CallControl for CoreCallControl {
             }
             let dest = words.next().ok_or("no destination")?.to_string();
             ask(ctx, uuid, |reply| Control::Transfer { dest, reply }).await?;
-            Ok(String::new())
-        })
-    }
-
-    fn record<'a>(
-        &'a self,
-        ctx: &'a Context,
-        uuid: &'a str,
-        args: &'a str,
-    ) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move {
-            let mut words = args.split_whitespace();
-            let start = match words.next() {
-                Some("start") => true,
-                Some("stop") => false,
-                other => return Err(format!("unknown action {other:?}; expected start or stop")),
-            };
-            let path = words.next().ok_or("no file")?.to_string();
-            ask(ctx, uuid, |reply| Control::Record { start, path, reply }).await??;
             Ok(String::new())
         })
     }

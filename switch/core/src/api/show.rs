@@ -219,14 +219,55 @@ pub(super) fn api(ctx: &Context) -> Table {
     t
 }
 
-/// `show modules`: none can be loaded yet, so only the core.
-pub(super) fn modules() -> Table {
-    let mut t = Table::new(&["type", "name", "ikey", "filename"]);
+/// `show modules`: the core, then each loaded module with its version, ABI, state and what
+/// it registered.
+pub(super) fn modules(ctx: &Context) -> Table {
+    let mut t = Table::new(&[
+        "type",
+        "name",
+        "ikey",
+        "filename",
+        "version",
+        "abi",
+        "state",
+        "applications",
+        "api",
+        "events",
+        "taps",
+        "calls",
+        "compiler",
+    ]);
     t.rows.push(vec![
         "core".into(),
         "ferroswitch".into(),
         "core".into(),
         String::new(),
+        env!("CARGO_PKG_VERSION").into(),
+        format!("{}.{}", switch_abi::ABI_MAJOR, switch_abi::ABI_MINOR),
+        "active".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
     ]);
+    for m in ctx.modules.rows() {
+        t.rows.push(vec![
+            "module".into(),
+            m.info.name.clone(),
+            m.info.name.clone(),
+            m.path.display().to_string(),
+            m.info.version.clone(),
+            format!("{}.{}", m.info.abi.0, m.info.abi.1),
+            m.state.clone(),
+            m.apps.join(" "),
+            m.apis.join(" "),
+            m.events.join(", "),
+            m.taps.to_string(),
+            m.calls.to_string(),
+            m.info.compiler.clone(),
+        ]);
+    }
     t
 }

@@ -11,7 +11,6 @@ const SETVAR: &str = "<uuid> <var> [value]";
 const BRIDGE: &str = "<uuid> <other_uuid>";
 const TRANSFER: &str = "<uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]";
 const HOLD: &str = "[off|toggle] <uuid>";
-const RECORD: &str = "<uuid> [start|stop|mask|unmask] <path> [<limit>]";
 const ORIGINATE: &str = "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
 
 /// `+OK text` or `-ERR reason`, newline-terminated.
@@ -92,20 +91,6 @@ pub(super) fn register(r: &ApiRegistry) {
                     reply(calls.hold(&ctx, uuid, mode).await)
                 }
                 _ => usage_reply("uuid_hold", HOLD),
-            }
-        },
-    );
-    r.register(
-        "uuid_record",
-        RECORD,
-        "record a channel to a file",
-        |ctx, args| async move {
-            let calls = ctx.api.call_control();
-            match first(&args) {
-                Some((uuid, rest)) if !rest.is_empty() => {
-                    reply(calls.record(&ctx, uuid, rest).await)
-                }
-                _ => usage_reply("uuid_record", RECORD),
             }
         },
     );

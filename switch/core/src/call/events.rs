@@ -49,11 +49,11 @@ pub enum Control {
         args: String,
         reply: oneshot::Sender<Result<(), String>>,
     },
-    /// Starts or stops recording the caller (`uuid_record`).
-    Record {
-        start: bool,
-        path: String,
-        reply: oneshot::Sender<Result<(), String>>,
+    /// The call's relay and the side leg `leg` is on (a module's media tap or injected
+    /// audio); `None` when the leg has no media here.
+    Media {
+        leg: String,
+        reply: oneshot::Sender<Option<(crate::media::Relay, crate::media::Side)>>,
     },
 }
 
@@ -255,6 +255,8 @@ impl Call {
         let Some(mut info) = self.ctx.channels.remove(uuid) else {
             return;
         };
+        // Modules' data of this channel is freed with it.
+        self.ctx.modules.channel_gone(uuid);
         let end = SystemTime::now();
         let secs = |from: SystemTime| end.duration_since(from).map_or(0, |d| d.as_secs());
         let code = crate::config::hangup_cause_code(cause).unwrap_or(0);
@@ -398,8 +400,15 @@ impl Call {
             Control::Hold { leg, mode, reply } => {
                 let _ = reply.send(self.hold_control(&leg, &mode));
             }
-            Control::Record { start, path, reply } => {
-                let _ = reply.send(self.record_control(start, &path));
+            Control::Media { leg, reply } => {
+                let side = if leg == self.uuid {
+                    Some(crate::media::Side::A)
+                } else if self.winner.is_some_and(|w| self.forks[w].uuid == leg) {
+                    Some(crate::media::Side::B)
+                } else {
+                    None
+                };
+                let _ = reply.send(side.and_then(|s| self.relay.clone().map(|r| (r, s))));
             }
         }
         Ok(())

@@ -1,10 +1,10 @@
 //! A call's side of the media engine: codec negotiation for the legs (answers the switch
 //! writes itself, offers to B legs widened with what it can transcode to, the codec each
-//! side ends up with) and the media applications (`playback`, `record_session`, tones,
-//! DTMF out).
+//! side ends up with) and the media applications (`playback`, tones, DTMF out). Recording a
+//! call (`record_session`, `uuid_record`) is mod_record's, on a media tap.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use switch_media::codec::CodecDesc;
 use switch_media::tone::ToneSpec;
@@ -14,7 +14,6 @@ use switch_sip::sdp::{negotiate, Direction, Format, LocalMedia, Preference, Sess
 use super::leg::LegState;
 use super::{Call, End};
 use crate::config::{DtmfMode, MediaConfig, Negotiation};
-use crate::media::record::{Channels, Recorder};
 use crate::media::{DtmfOut, LegCodec, Play, PlayEnd, PlayItem, RelayMode, Side};
 
 /// Dynamic payload types the switch gives the codecs that have no static one.
@@ -377,43 +376,6 @@ impl Call {
         }
     }
 
-    /// Starts recording the caller (mixed, or stereo when `RECORD_STEREO` is true) to
-    /// `path` (relative paths under `media.recordings`).
-    pub(crate) async fn record_session(&mut self, path: &str) -> Result<(), End> {
-        let path = self.recording_path(path);
-        let Some(codec) = self.a_codec.clone() else {
-            tracing::warn!(uuid = %self.uuid, "record_session: the caller has no decodable codec");
-            return Ok(());
-        };
-        let stereo = self
-            .vars
-            .get("RECORD_STEREO")
-            .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"));
-        let channels = if stereo {
-            Channels::Stereo
-        } else {
-            Channels::Mono
-        };
-        let rec = match Recorder::start(&path, codec.rate(), channels) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(uuid = %self.uuid, error = %e, "record_session");
-                return Ok(());
-            }
-        };
-        self.next_tap_id += 1;
-        let id = self.next_tap_id;
-        if let Some(relay) = &self.relay {
-            if let Err(e) = relay.add_tap(Side::A, id, Box::new(rec)).await {
-                tracing::warn!(uuid = %self.uuid, error = %e, "record_session");
-                return Ok(());
-            }
-        }
-        tracing::info!(uuid = %self.uuid, path = %path.display(), ?channels, "recording");
-        self.recordings.push((path, id, SystemTime::now()));
-        Ok(())
-    }
-
     /// `uuid_hold`: leg `leg` hears music on hold (`hold_music` variable, default
     /// `local_stream://moh`) in place of its peer, or stops hearing it.
     pub(crate) fn hold_control(&mut self, leg: &str, mode: &str) -> Result<(), String> {
@@ -468,72 +430,6 @@ impl Call {
         });
         self.held.push(side);
         Ok(())
-    }
-
-    /// `uuid_record start|stop <path>` from the API: like record_session, without waiting.
-    pub(crate) fn record_control(&mut self, start: bool, path: &str) -> Result<(), String> {
-        let relay = self.relay.clone().ok_or("the channel has no media")?;
-        if !start {
-            let want = (path.trim() != "all").then(|| self.recording_path(path));
-            let before = self.recordings.len();
-            let mut stopped = Vec::new();
-            self.recordings.retain(|(p, id, _)| {
-                let hit = want.as_ref().is_none_or(|w| w == p);
-                if hit {
-                    stopped.push(*id);
-                }
-                !hit
-            });
-            if self.recordings.len() == before {
-                return Err(format!("not recording to {path}"));
-            }
-            tokio::spawn(async move {
-                for id in stopped {
-                    relay.remove_tap(Side::A, id).await;
-                }
-            });
-            return Ok(());
-        }
-        let codec = self
-            .a_codec
-            .clone()
-            .ok_or("the channel has no decodable codec")?;
-        let path = self.recording_path(path);
-        let stereo = self
-            .vars
-            .get("RECORD_STEREO")
-            .is_some_and(|v| matches!(v.as_str(), "true" | "1" | "yes"));
-        let channels = if stereo {
-            Channels::Stereo
-        } else {
-            Channels::Mono
-        };
-        let rec = Recorder::start(&path, codec.rate(), channels).map_err(|e| e.to_string())?;
-        self.next_tap_id += 1;
-        let id = self.next_tap_id;
-        tokio::spawn(async move {
-            let _ = relay.add_tap(Side::A, id, Box::new(rec)).await;
-        });
-        tracing::info!(uuid = %self.uuid, path = %path.display(), "uuid_record started");
-        self.recordings.push((path, id, SystemTime::now()));
-        Ok(())
-    }
-
-    /// Stops the recording to `path` (`all` stops every one).
-    pub(crate) async fn stop_record_session(&mut self, path: &str) {
-        let want = (path.trim() != "all").then(|| self.recording_path(path));
-        let mut i = 0;
-        while i < self.recordings.len() {
-            if want.as_ref().is_none_or(|w| *w == self.recordings[i].0) {
-                let (p, id, _) = self.recordings.remove(i);
-                if let Some(relay) = &self.relay {
-                    relay.remove_tap(Side::A, id).await;
-                }
-                tracing::info!(uuid = %self.uuid, path = %p.display(), "recording stopped");
-            } else {
-                i += 1;
-            }
-        }
     }
 
     pub(crate) fn recording_path(&self, path: &str) -> PathBuf {

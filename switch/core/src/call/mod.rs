@@ -2,6 +2,7 @@
 //! media relay between them. The SIP task routes every SIP event of the call's transactions
 //! and dialogs into its mailbox; the call answers through [`SipHandle`] commands.
 
+mod app;
 mod bridge;
 pub mod cause;
 mod events;
@@ -209,8 +210,6 @@ pub(crate) struct Call {
     /// Digits the caller pressed that nothing has read yet.
     digits: VecDeque<char>,
     next_tap_id: u64,
-    /// Recordings running: path, tap id, start.
-    recordings: Vec<(std::path::PathBuf, u64, SystemTime)>,
     /// How long each finished playback played, by id, until someone reads it.
     play_ms: HashMap<u64, u64>,
     transfers: u32,
@@ -291,7 +290,6 @@ pub async fn run(inb: Inbound) {
         play_done: Vec::new(),
         digits: VecDeque::new(),
         next_tap_id: 0,
-        recordings: Vec::new(),
         play_ms: HashMap::new(),
         transfers: 0,
         a_outbound: false,
@@ -476,10 +474,10 @@ impl Call {
                 AppOutcome::Failed(cause) => Err(End::new(&cause)),
             };
         }
-        let vars = self.vars.clone();
+        // ${uuid}, ${caller_id_number}... expand too, as in FreeSWITCH.
         let actions = live
             .dialplan
-            .route(&self.destination, &|k| vars.get(k).cloned());
+            .route(&self.destination, &|k| self.variable(k));
         let Some(actions) = actions else {
             tracing::info!(uuid = %self.uuid, destination = %self.destination, "no route");
             return Err(End::new("NO_ROUTE_DESTINATION"));
@@ -523,8 +521,6 @@ impl Call {
                 self.answer().await?;
                 self.playback(args, "").await?;
             }
-            "record_session" => self.record_session(args).await?,
-            "stop_record_session" => self.stop_record_session(args).await,
             "send_dtmf" => self.send_dtmf(args),
             "echo" => {
                 self.answer().await?;
@@ -581,6 +577,9 @@ impl Call {
                 }
             }
             other => {
+                if let Some(entry) = self.ctx.apps.get(other) {
+                    return Box::pin(self.run_registered(entry, args)).await;
+                }
                 tracing::warn!(uuid = %self.uuid, app = other, "application not available");
                 return Ok(AppOutcome::Failed("REQUESTED_CHAN_UNAVAIL".into()));
             }

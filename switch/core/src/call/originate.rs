@@ -134,7 +134,6 @@ async fn run(
         play_done: Vec::new(),
         digits: VecDeque::new(),
         next_tap_id: 0,
-        recordings: Vec::new(),
         play_ms: HashMap::new(),
         transfers: 0,
         a_outbound: true,

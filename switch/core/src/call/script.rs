@@ -123,7 +123,7 @@ impl Call {
     /// Serves a script's requests while handling the call's events, until the script
     /// ends (`done`) or, without `done`, its handle is dropped. Returns what it left, the
     /// operations still pending, and how the call ended if it did.
-    async fn serve_loop(
+    pub(super) async fn serve_loop(
         &mut self,
         rx: &mut mpsc::UnboundedReceiver<ScriptRequest>,
         shared: &Shared,
@@ -527,7 +527,7 @@ impl Call {
 
     /// The call ended while the script ran: hang the caller up now, answer what is pending,
     /// and let the script see `ready() == false`.
-    async fn script_hung_up(&mut self, shared: &Shared, p: &mut Pending, end: &End) {
+    pub(super) async fn script_hung_up(&mut self, shared: &Shared, p: &mut Pending, end: &End) {
         shared.hung_up(&end.cause);
         self.hangup_a(&end.cause).await;
         self.end_forks(&end.cause).await;
@@ -546,7 +546,7 @@ impl Call {
         }
     }
 
-    async fn stop_pending(&mut self, p: &mut Pending) {
+    pub(super) async fn stop_pending(&mut self, p: &mut Pending) {
         self.stop_play_pending(p).await;
         if let Some(c) = p.collect.take() {
             let _ = c.reply.send(Digits {

@@ -27,6 +27,9 @@ pub struct Dialplan {
     pub contexts: std::collections::BTreeMap<String, String>,
     /// Rules in file order.
     pub rules: Vec<Rule>,
+    /// Actions naming an application that is not built in, each with the error to report
+    /// (file, line, key) if no loaded module registers it: modules load after the config.
+    pub module_apps: Vec<(String, ConfigError)>,
 }
 
 /// One rule: a destination pattern and what to do when it matches.
@@ -45,7 +48,7 @@ pub struct Rule {
 /// One application call, e.g. `bridge user/1001`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Action {
-    /// Application name (one of [`KNOWN_APPS`]).
+    /// Application name (one of [`KNOWN_APPS`], or a module's).
     pub app: String,
     /// Argument text, trimmed; empty when there is none.
     pub args: String,
@@ -62,8 +65,6 @@ pub const KNOWN_APPS: &[&str] = &[
     "set",
     "playback",
     "park",
-    "record_session",
-    "stop_record_session",
     "send_dtmf",
     "transfer",
     "lua",
@@ -117,6 +118,7 @@ impl Dialplan {
     fn parse(src: &Source) -> Result<Dialplan, ConfigError> {
         let raw: RawDialplan = src.deserialize()?;
         let mut rules = Vec::with_capacity(raw.rule.len());
+        let mut module_apps = Vec::new();
         for (i, r) in raw.rule.into_iter().enumerate() {
             let bad = |key: &str, msg: String| {
                 src.error(
@@ -131,11 +133,21 @@ impl Dialplan {
                     format!("invalid regex {:?}: {}", r.destination, regex_reason(&e)),
                 )
             })?;
-            let actions = (r.actions.iter().enumerate())
+            let actions: Vec<Action> = (r.actions.iter().enumerate())
                 .map(|(j, text)| {
                     parse_action(text).map_err(|msg| bad(&format!("actions[{j}]"), msg))
                 })
                 .collect::<Result<_, _>>()?;
+            for (j, a) in actions.iter().enumerate() {
+                if !KNOWN_APPS.contains(&a.app.as_str()) {
+                    let msg = format!(
+                        "unknown application {:?}: not built in ({}) and no loaded module registers it",
+                        a.app,
+                        KNOWN_APPS.join(", ")
+                    );
+                    module_apps.push((a.app.clone(), bad(&format!("actions[{j}]"), msg)));
+                }
+            }
             rules.push(Rule {
                 name: r.name.unwrap_or_else(|| r.destination.clone()),
                 destination,
@@ -163,7 +175,11 @@ impl Dialplan {
             }
             contexts.insert(name, script);
         }
-        Ok(Dialplan { contexts, rules })
+        Ok(Dialplan {
+            contexts,
+            rules,
+            module_apps,
+        })
     }
 }
 
@@ -246,16 +262,16 @@ fn parse_action(text: &str) -> Result<Action, String> {
             }
         }
         "playback" => need_args("a file to play")?,
-        "record_session" => need_args("a file to record to")?,
-        "stop_record_session" => need_args("the file being recorded (or all)")?,
         "send_dtmf" => need_args("digits, e.g. 123#@250")?,
         "transfer" => need_args("a destination, e.g. 5000")?,
         "lua" => need_args("a script, e.g. ivr.lua")?,
         "socket" => need_args("host:port [async] [full]")?,
         "unset" => need_args("a variable name")?,
+        // A module's application: checked once modules are loaded (see `module_apps`).
+        _ if app.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {}
         _ => {
             return Err(format!(
-                "unknown application {app:?}; known: {}",
+                "invalid application name {app:?}: letters, digits and '_' only; built in: {}",
                 KNOWN_APPS.join(", ")
             ))
         }
@@ -420,7 +436,7 @@ mod tests {
     fn bad_actions_are_rejected() {
         for bad in [
             "",
-            "dance",
+            "dan.ce",
             "answer echo",
             "bridge",
             "bridge sofia/x",
@@ -438,14 +454,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_app_names_rule_action_and_line() {
-        let err = plan("[[rule]]\nname = \"a\"\ndestination = 'x'\nactions = [\n  \"answer\",\n  \"dance now\",\n]\n").unwrap_err();
+    fn unknown_app_is_left_to_modules_with_its_rule_action_and_line() {
+        let dp = plan("[[rule]]\nname = \"a\"\ndestination = 'x'\nactions = [\n  \"answer\",\n  \"dance now\",\n]\n").expect("a module may register dance");
+        let [(app, err)] = dp.module_apps.as_slice() else {
+            panic!("{:?}", dp.module_apps)
+        };
+        assert_eq!(app, "dance");
         assert_eq!(err.key.as_deref(), Some("rule[0].actions[1]"));
         assert_eq!(err.line, Some(6));
         assert!(
             err.message.contains("unknown application \"dance\""),
             "{err}"
         );
+        let err = plan("[[rule]]\ndestination = 'x'\nactions = [\"da-nce\"]\n").unwrap_err();
+        assert!(err.message.contains("invalid application name"), "{err}");
     }
 
     #[test]

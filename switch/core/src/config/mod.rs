@@ -5,6 +5,8 @@
 //!   has a default, so the file may be empty or missing. `--set KEY=VALUE` overrides apply here.
 //! - `<dir>/directory/*.toml`: users, all files merged (see [`Directory`]).
 //! - `<dir>/dialplan.toml`: routing rules (see [`Dialplan`]).
+//! - `<dir>/modules.toml`: modules loaded at start (see [`ModulesConfig`]); each module's own
+//!   settings in `<dir>/modules/<name>.toml`, read by the module.
 //!
 //! Every problem is a [`ConfigError`] naming the file, the dotted key and the line (or the
 //! `--set` key it came from). Unknown keys are errors: a typo must not silently become a default.
@@ -17,6 +19,7 @@ mod error;
 mod esl;
 mod lua;
 mod media;
+mod modules;
 mod settings;
 mod source;
 #[cfg(test)]
@@ -32,6 +35,7 @@ pub use error::{ConfigError, ConfigErrorKind};
 pub use esl::{EslConfig, DEFAULT_ESL_PASSWORD};
 pub use lua::{LuaConfig, MIN_LUA_MEMORY};
 pub use media::{DtmfMode, MediaConfig, Negotiation, CODECS};
+pub use modules::{ModuleEntry, ModulesConfig, MODULES_DIR, MODULES_FILE};
 pub use settings::{
     AclConfig, CdrConfig, LatchMode, LogConfig, RegisterConfig, RtpConfig, SipConfig,
     ThrottleConfig, AUTH_ALGORITHMS, LOG_LEVELS,
@@ -74,6 +78,8 @@ pub struct Config {
     pub directory: Directory,
     /// Rules from `dialplan.toml`.
     pub dialplan: Dialplan,
+    /// `modules.toml`: the modules loaded at start.
+    pub modules: ModulesConfig,
     /// The `--set` overrides it was loaded with (a reload applies them again).
     pub overrides: Vec<(String, String)>,
 }
@@ -121,6 +127,7 @@ impl Config {
             vars: settings.vars,
             directory: Directory::load(&dir.join(DIRECTORY_DIR))?,
             dialplan: Dialplan::load(&dir.join(DIALPLAN_FILE))?,
+            modules: ModulesConfig::load(dir)?,
             overrides: overrides.to_vec(),
         })
     }

@@ -82,6 +82,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if let Some(period) = ctx.config.esl.heartbeat {
         tokio::spawn(heartbeat::run(ctx.clone(), period));
     }
+    crate::loader::start(&ctx).await;
     ctx.events.fire(crate::event::Event::new("STARTUP"));
     Ok(Running { ctx, esl, sip_task })
 }
@@ -110,6 +111,7 @@ impl Running {
         }
         // Let the SIP task put the last BYEs on the wire.
         tokio::time::sleep(Duration::from_millis(100)).await;
+        crate::loader::unload_all(&self.ctx).await;
         self.sip_task.abort();
         self.ctx.cdr.flush();
         tracing::info!("stopped");
