@@ -134,7 +134,7 @@ impl Config {
 }
 
 /// The folder holding the configuration folder `dir` (`.` when `dir` is a bare name).
-fn base_dir(dir: &Path) -> PathBuf {
+pub(crate) fn base_dir(dir: &Path) -> PathBuf {
     match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -9,7 +9,7 @@
 //! # load = false                       # listed for `load <name>` but not loaded at start
 //! ```
 //!
-//! Relative paths are relative to the config folder. Each module reads its own settings
+//! Relative paths are relative to the folder holding the config folder. Each module reads its own settings
 //! from `<dir>/modules/<name>.toml`.
 
 use std::path::{Path, PathBuf};
@@ -71,12 +71,14 @@ impl ModulesConfig {
     pub(crate) fn load(conf_dir: &Path) -> Result<ModulesConfig, ConfigError> {
         let src = Source::read(&conf_dir.join(MODULES_FILE))?;
         let raw: Raw = src.deserialize()?;
+        // Relative like every other path: to the folder holding the configuration folder.
+        let base = super::base_dir(conf_dir);
         let resolve = |p: &str| {
             let p = Path::new(p);
             if p.is_absolute() {
                 p.to_path_buf()
             } else {
-                conf_dir.join(p)
+                base.join(p)
             }
         };
         let mut modules: Vec<ModuleEntry> = Vec::new();
