@@ -40,3 +40,66 @@ fn originate_to_an_unregistered_user_fails_with_the_cause() {
     let reply = esl.api("originate user/1009 &echo");
     assert!(reply.starts_with("-ERR USER_NOT_REGISTERED"), "{reply}");
 }
+
+#[test]
+fn origination_uuid_names_the_ringing_leg_so_it_can_be_hung_up() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start(&[]);
+    // uas_noanswer rings and passes when the switch CANCELs.
+    let callee = Sipp::registered_uas("uas_noanswer.xml", sw.sip_addr(), "1001").spawn();
+    let addr = sw.esl_addr();
+    let ringing = std::thread::spawn(move || {
+        let mut esl = EslClient::login(addr, "ClueCon");
+        esl.api("originate {origination_uuid=agent-leg-7,originate_timeout=20}user/1001 &park")
+    });
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    // The name is taken while it rings (the ringing fork is listed once the INVITE went).
+    let mut listed = false;
+    for _ in 0..100 {
+        if esl.api("show channels").contains("1001") {
+            listed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(listed, "the ringing leg never showed up");
+    let dup = esl.api("originate {origination_uuid=agent-leg-7}user/1001 &park");
+    assert!(dup.starts_with("-ERR DUPLICATE_UUID"), "{dup}");
+    let bad = esl.api("originate {origination_uuid=a/b}user/1001 &park");
+    assert!(bad.starts_with("-ERR INVALID_UUID"), "{bad}");
+    let kill = esl.api("uuid_kill agent-leg-7 ORIGINATOR_CANCEL");
+    assert!(kill.starts_with("+OK"), "{kill}");
+    let reply = ringing.join().expect("the originate thread");
+    assert!(reply.starts_with("-ERR ORIGINATOR_CANCEL"), "{reply}");
+    callee.wait().assert_passed();
+}
+
+#[test]
+fn uuid_break_stops_music_on_hold_and_the_application_goes_on() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start(&[]);
+    let sink = RtpSink::bind();
+    // uas_answer passes once the switch's BYE came: the endless music must be stopped first.
+    let callee = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", sink.port())
+        .spawn();
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    let reply = esl.api("originate user/1001 &playback(local_stream://moh)");
+    assert!(reply.starts_with("+OK "), "{reply}");
+    let uuid = reply.trim_start_matches("+OK ").trim().to_string();
+    let s = sink.wait_for_packets(50, Duration::from_secs(5));
+    assert!(s.loud >= 40, "music reached the callee: {s:?}");
+    let usage = esl.api("uuid_break");
+    assert!(usage.starts_with("-USAGE"), "{usage}");
+    let r = esl.api(&format!("uuid_break {uuid}"));
+    assert!(r.starts_with("+OK"), "{r}");
+    callee.wait().assert_passed();
+    let rows = sw.wait_cdrs(1, Duration::from_secs(10));
+    let a = cdr::leg(&rows, "A").unwrap_or_else(|| panic!("{rows:#?}"));
+    assert_eq!(a.uuid, uuid);
+    assert_eq!(a.hangup_cause, "NORMAL_CLEARING", "{a:#?}");
+}

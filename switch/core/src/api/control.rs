@@ -81,6 +81,15 @@ pub trait CallControl: Send + Sync {
         unsupported()
     }
 
+    /// `uuid_break <uuid>`: stops the playback on that leg.
+    fn break_play<'a>(
+        &'a self,
+        _ctx: &'a Context,
+        _uuid: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        unsupported()
+    }
+
     /// Runs `app args` on the parked channel `uuid` (`sendmsg` execute).
     fn execute<'a>(
         &'a self,
@@ -190,6 +199,18 @@ impl CallControl for CoreCallControl {
             let leg = uuid.to_string();
             let mode = mode.to_string();
             ask(ctx, uuid, |reply| Control::Hold { leg, mode, reply }).await??;
+            Ok(String::new())
+        })
+    }
+
+    fn break_play<'a>(
+        &'a self,
+        ctx: &'a Context,
+        uuid: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let leg = uuid.to_string();
+            ask(ctx, uuid, |reply| Control::Break { leg, reply }).await??;
             Ok(String::new())
         })
     }

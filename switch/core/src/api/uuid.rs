@@ -11,6 +11,7 @@ const SETVAR: &str = "<uuid> <var> [value]";
 const BRIDGE: &str = "<uuid> <other_uuid>";
 const TRANSFER: &str = "<uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]";
 const HOLD: &str = "[off|toggle] <uuid>";
+const BREAK: &str = "<uuid> [all]";
 const ORIGINATE: &str = "<call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]";
 
 /// `+OK text` or `-ERR reason`, newline-terminated.
@@ -91,6 +92,18 @@ pub(super) fn register(r: &ApiRegistry) {
                     reply(calls.hold(&ctx, uuid, mode).await)
                 }
                 _ => usage_reply("uuid_hold", HOLD),
+            }
+        },
+    );
+    r.register(
+        "uuid_break",
+        BREAK,
+        "stop what a channel is playing (the application waiting on it goes on)",
+        |ctx, args| async move {
+            let calls = ctx.api.call_control();
+            match args.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [uuid] | [uuid, "all"] => reply(calls.break_play(&ctx, uuid).await),
+                _ => usage_reply("uuid_break", BREAK),
             }
         },
     );

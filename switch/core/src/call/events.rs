@@ -49,6 +49,11 @@ pub enum Control {
         args: String,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// Stops leg `leg`'s playback (`uuid_break`); Err when it has no media here.
+    Break {
+        leg: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// The call's relay and the side leg `leg` is on (a module's media tap or injected
     /// audio); `None` when the leg has no media here.
     Media {
@@ -355,6 +360,17 @@ impl Call {
         ]
     }
 
+    /// Which side of the relay leg `leg` (the call's own, or its bridged B leg) is on.
+    fn side_of(&self, leg: &str) -> Option<crate::media::Side> {
+        if leg == self.uuid {
+            Some(crate::media::Side::A)
+        } else if self.winner.is_some_and(|w| self.forks[w].uuid == leg) {
+            Some(crate::media::Side::B)
+        } else {
+            None
+        }
+    }
+
     /// Answers a control request.
     pub(super) fn control(&mut self, c: Control) -> Result<(), super::End> {
         match c {
@@ -401,14 +417,20 @@ impl Call {
                 let _ = reply.send(self.hold_control(&leg, &mode));
             }
             Control::Media { leg, reply } => {
-                let side = if leg == self.uuid {
-                    Some(crate::media::Side::A)
-                } else if self.winner.is_some_and(|w| self.forks[w].uuid == leg) {
-                    Some(crate::media::Side::B)
-                } else {
-                    None
-                };
+                let side = self.side_of(&leg);
                 let _ = reply.send(side.and_then(|s| self.relay.clone().map(|r| (r, s))));
+            }
+            Control::Break { leg, reply } => {
+                let r = match (self.side_of(&leg), &self.relay) {
+                    (Some(side), Some(relay)) => {
+                        // The player reports the stop like any other end: whoever waits on
+                        // the playback (an application, a script) goes on.
+                        relay.stop_play(side);
+                        Ok(())
+                    }
+                    _ => Err("the channel has no media here".to_string()),
+                };
+                let _ = reply.send(r);
             }
         }
         Ok(())

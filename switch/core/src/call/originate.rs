@@ -58,6 +58,17 @@ pub struct Originated {
 /// Rings `req.dial` and returns once it answered (Ok) or failed (Err with the Q.850 cause).
 /// The call goes on in a task of its own.
 pub async fn originate(ctx: Arc<Context>, req: Originate) -> Result<Originated, String> {
+    // `origination_uuid` names the leg before it rings, so it can be hung up (uuid_kill)
+    // or followed in events while it rings, as the ACD does with its agent legs.
+    if let Some(u) = req.vars.get("origination_uuid") {
+        let ok = !u.is_empty()
+            && u.len() <= 64
+            && u.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(format!("INVALID_UUID origination_uuid {u:?}"));
+        }
+    }
     let (answered_tx, answered_rx) = oneshot::channel();
     tokio::spawn(run(ctx, req, answered_tx));
     answered_rx
@@ -67,12 +78,15 @@ pub async fn originate(ctx: Arc<Context>, req: Originate) -> Result<Originated, 
 
 async fn run(
     ctx: Arc<Context>,
-    req: Originate,
+    mut req: Originate,
     answered: oneshot::Sender<Result<Originated, String>>,
 ) {
     let (owner, inbox) = mpsc::unbounded_channel();
     let (media_tx, media_rx) = mpsc::unbounded_channel();
-    let uuid = new_uuid();
+    let uuid = match req.vars.remove("origination_uuid") {
+        Some(u) => u,
+        None => new_uuid(),
+    };
     let domain = ctx.config.sip.domain.clone();
     // The leg's own dialog comes from the INVITE that wins; until then a stand-in.
     let peer = Peer {
@@ -140,10 +154,17 @@ async fn run(
         held: Vec::new(),
         parked: false,
     };
-    ctx.calls
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(uuid.clone(), owner);
+    {
+        let mut calls = ctx.calls.lock().unwrap_or_else(|e| e.into_inner());
+        if calls.contains_key(&uuid) || ctx.channels.get(&uuid).is_some() {
+            drop(calls);
+            let _ = answered.send(Err(format!(
+                "DUPLICATE_UUID origination_uuid {uuid} is in use"
+            )));
+            return;
+        }
+        calls.insert(uuid.clone(), owner);
+    }
     let end = match call.setup_media().await {
         Err(e) => {
             call.a_state = LegState::Ended;
