@@ -15,6 +15,11 @@ elseif dest == "4486" then
   ACTIONS = { { "hangup", "USER_BUSY" } }
 elseif dest == "5000" then
   ACTIONS = { { "lua", "ivr.lua" } }
+elseif dest == "7001" then
+  -- The ACD (mod_callcenter): wait in queue "sales" for an agent.
+  ACTIONS = { { "callcenter", "sales" } }
+elseif dest == "7002" then
+  ACTIONS = { { "callcenter", "support" } }
 else
   freeswitch.consoleLog("info", "default.lua: no route for " .. dest .. "\n")
   session:hangup("NO_ROUTE_DESTINATION")

@@ -376,6 +376,8 @@ fn find_or_build() -> Result<PathBuf, String> {
             "-p",
             "mod_example",
             "-p",
+            "mod_callcenter",
+            "-p",
             "mod_faulty",
             "-p",
             "mod_wrong_abi",

@@ -14,6 +14,9 @@
 //! [`Action`]s. The SQLite [`store`] is a separate piece the host drives with the `Persist`
 //! actions (and a snapshot at start-up).
 //!
+//! [`module`] is the switch's side: the engine driven through the module SDK (the
+//! `callcenter` application, `callcenter_config`, events, agent legs and bridges).
+//!
 //! Drive loop: `handle_*(now, ..)` (or `handle_timeout(now)` at `poll_timeout()`), then
 //! drain `poll_action()`; see [`engine`].
 
@@ -26,6 +29,7 @@ pub mod engine;
 pub mod erlang;
 pub mod error;
 pub mod model;
+pub mod module;
 pub mod rng;
 pub mod score;
 pub mod stats;

@@ -133,7 +133,8 @@ impl Host {
     }
 
     /// A core setting: `media.recordings` (where relative recordings go), `media.sounds`,
-    /// `conf.dir`, `module.name`, `module.config_file`.
+    /// `conf.dir`, `db.dir` (where module databases go), `module.name`,
+    /// `module.config_file`.
     pub fn setting(&self, key: &str) -> Option<String> {
         let mut buf = Vec::new();
         // SAFETY: as in config_text.
@@ -272,7 +273,8 @@ impl Host {
         }
     }
 
-    fn channel_exists(&self, uuid: &str) -> bool {
+    /// Whether channel `uuid` is live.
+    pub fn channel_exists(&self, uuid: &str) -> bool {
         let mut buf = Vec::new();
         // SAFETY: as in config_text.
         let st = unsafe {

@@ -163,6 +163,22 @@ impl Engine {
         self.slot(id)?.offer
     }
 
+    /// The agent leg (uuid) an agent is ringing or talking on, if any.
+    pub fn agent_leg(&self, name: &str) -> Option<&str> {
+        let id = *self.agent_ids.get(name)?;
+        let s = self.slot(id)?;
+        if let Some(m) = &s.call {
+            return self
+                .members
+                .get(m)?
+                .leg
+                .as_ref()
+                .map(|l| l.agent_uuid.as_str());
+        }
+        let o = s.offer?;
+        self.offers.get(&o).map(|o| o.agent_uuid.as_str())
+    }
+
     /// A queue's tiers by level and position.
     pub fn tiers(&self, queue: &str) -> Vec<&Tier> {
         self.queues

@@ -343,7 +343,17 @@ impl Call {
 /// Parses the API's `originate <dial> <exten>|&<app>(<args>) [dialplan] [context]
 /// [cid_name] [cid_num] [timeout]`.
 pub fn parse_api_args(args: &str) -> Result<Originate, String> {
-    let mut parts = args.split_whitespace();
+    let args = args.trim_start();
+    // The dial string may start with {var=value,...}, whose values may hold spaces (a caller
+    // id name) when quoted with single quotes: split the braces off before the words.
+    let (vars, rest) = match args.strip_prefix('{') {
+        Some(inner) => {
+            let (vars, after) = split_vars(inner)?;
+            (vars, after)
+        }
+        None => (HashMap::new(), args),
+    };
+    let mut parts = rest.split_whitespace();
     let dial = parts.next().ok_or("no dial string")?.to_string();
     let what = parts
         .next()
@@ -359,17 +369,6 @@ pub fn parse_api_args(args: &str) -> Result<Originate, String> {
             Then::App(name.to_string(), args.to_string())
         }
         None => Then::Extension(what),
-    };
-    // The dial string may start with {var=value,...}.
-    let (vars, dial) = match dial.strip_prefix('{').and_then(|d| d.split_once('}')) {
-        Some((v, d)) => (
-            v.split(',')
-                .filter_map(|kv| kv.split_once('='))
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-                .collect::<HashMap<_, _>>(),
-            d.to_string(),
-        ),
-        None => (HashMap::new(), dial),
     };
     let cid_name = rest.get(2).map(|s| s.to_string());
     let cid_num = rest.get(3).map(|s| s.to_string());
@@ -390,4 +389,56 @@ pub fn parse_api_args(args: &str) -> Result<Originate, String> {
         vars,
         timeout: Duration::from_secs(timeout.clamp(1, 3600)),
     })
+}
+
+/// `a=1,b='x, y'}rest`: the variables up to the closing brace (commas inside single quotes
+/// belong to the value) and what follows it.
+fn split_vars(s: &str) -> Result<(HashMap<String, String>, &str), String> {
+    let mut vars = HashMap::new();
+    let mut item = String::new();
+    let mut quoted = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            ',' | '}' if !quoted => {
+                if let Some((k, v)) = item.split_once('=') {
+                    let k = k.trim();
+                    if !k.is_empty() {
+                        vars.insert(k.to_string(), v.trim().to_string());
+                    }
+                }
+                item.clear();
+                if c == '}' {
+                    return Ok((vars, &s[i + 1..]));
+                }
+            }
+            _ => item.push(c),
+        }
+    }
+    Err("unterminated {variables} in the dial string".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_may_hold_quoted_spaces_and_commas() {
+        let o = parse_api_args(
+            "{origination_uuid=ab-1,origination_caller_id_name='Smith, John Q',originate_timeout=7}user/1001 &park",
+        )
+        .expect("parses");
+        assert_eq!(o.dial, "user/1001");
+        assert_eq!(o.caller_id_name, "Smith, John Q");
+        assert_eq!(o.timeout, Duration::from_secs(7));
+        assert_eq!(
+            o.vars.get("origination_uuid").map(String::as_str),
+            Some("ab-1")
+        );
+        assert!(matches!(o.then, Then::App(ref a, _) if a == "park"));
+        assert!(parse_api_args("{a=1 user/1001 &park").is_err());
+        let plain = parse_api_args("user/1002 7001").expect("parses");
+        assert!(plain.vars.is_empty());
+        assert!(matches!(plain.then, Then::Extension(ref e) if e == "7001"));
+    }
 }

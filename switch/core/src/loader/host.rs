@@ -225,6 +225,8 @@ unsafe extern "C" fn h_setting(host: *mut c_void, key: StrRef, out: StrSink) -> 
             "media.recordings" => ctx.config.media.recordings.display().to_string(),
             "media.sounds" => ctx.config.media.sounds.display().to_string(),
             "conf.dir" => ctx.config.dir.display().to_string(),
+            // Where modules keep their databases: the switch's (lua.db_dir).
+            "db.dir" => ctx.config.lua.db_dir.display().to_string(),
             "module.name" => rec.name().to_string(),
             "module.config_file" => rec.config_file.display().to_string(),
             "module.path" => rec.path.display().to_string(),
