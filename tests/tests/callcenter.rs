@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use ferroswitch_tests::{peer_available, EslClient, RtpSink, Sipp, Switch};
+use ferroswitch_tests::lua::{self, Ends};
+use ferroswitch_tests::{peer_available, EslClient, RtpSink, Sipp, Switch, TestDir};
 
 /// A callcenter config with `agents` (name, extra TOML lines) in queue `sales` (7001) of `strategy`.
 fn conf(strategy: &str, queue_extra: &str, agents: &[(&str, &str)]) -> String {
@@ -132,4 +133,133 @@ fn a_caller_in_queue_reaches_the_only_registered_agent() {
             .iter()
             .any(|(by, _)| by.as_deref() == Some("1001"))
     });
+}
+
+/// `agents`' conf with callbacks on key `*` in queue sales.
+fn callback_conf(agent_status: &str) -> String {
+    conf(
+        "longest-idle-agent",
+        "callback_key = \"*\"\ncallback_retry_delay = 2\n",
+        &[("1001", &format!("status = \"{agent_status}\"\n"))],
+    )
+    .replace("status = \"Available\"\nstatus", "status")
+}
+
+/// The caller 1002 dials 7001, presses `*` and is hung up on after the confirmation.
+fn ask_for_callback(sw: &Switch) {
+    let sink = RtpSink::bind();
+    lua::caller_with_digits(sw, "7001", &[('*', 2500)], 12000, Ends::SwitchHangsUp)
+        .key("sinkport", sink.port())
+        .run()
+        .assert_passed();
+}
+
+#[test]
+fn a_callback_keeps_the_place_and_bridges_the_customer_on_answer() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_conf(
+        &[("modules/mod_callcenter.toml", &callback_conf("Logged Out"))],
+        &[],
+    );
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    esl.command("event plain CUSTOM callcenter::info");
+    // The customer's phone, where the switch calls back.
+    let to_customer = RtpSink::bind();
+    let customer = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1002")
+        .key("sinkport", to_customer.port())
+        .spawn();
+    ask_for_callback(&sw);
+    let waiting = api(&sw, "callcenter_config queue count callbacks sales");
+    assert_eq!(waiting.trim(), "1", "one callback waits");
+    // An agent logs in: the customer is called back, then bridged to it.
+    let to_agent = RtpSink::bind();
+    let agent = Sipp::registered_uas("uas_answer_bye.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_agent.port())
+        .duration_ms(3000)
+        .spawn();
+    let r = api(&sw, "callcenter_config agent set status 1001 Available");
+    assert!(r.starts_with("+OK"), "{r}");
+    agent.wait().assert_passed();
+    customer.wait().assert_passed();
+    for (who, sink) in [("agent", &to_agent), ("customer", &to_customer)] {
+        let s = sink.wait_for_packets(50, Duration::from_secs(5));
+        assert!(s.of_type(8) >= 50, "the {who} heard too little: {s:?}");
+    }
+    let events = cc_events(&mut esl, Duration::from_millis(500));
+    let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    for want in [
+        "member-callback-start",
+        "member-callback-dialing",
+        "member-callback-answered",
+        "bridge-agent-start",
+    ] {
+        assert!(actions.contains(&want), "no {want} in {events:?}");
+    }
+    wait_until("the callback's record", Duration::from_secs(5), || {
+        cc_calls(&sw)
+            .iter()
+            .any(|(by, _)| by.as_deref() == Some("1001"))
+    });
+    assert_eq!(
+        api(&sw, "callcenter_config queue count callbacks sales").trim(),
+        "0"
+    );
+}
+
+#[test]
+fn agent_state_and_waiting_callbacks_survive_a_restart() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let state = TestDir::new("cc-state");
+    let db_dir = state.path().display().to_string();
+    let conf_text = callback_conf("Available");
+    let files = [("modules/mod_callcenter.toml", conf_text.as_str())];
+    let sets = [("lua.db_dir", db_dir.as_str())];
+    let mut sw = Switch::start_with_conf(&files, &sets);
+    // Changes made at run time: 1001 goes On Break, gets skills; a customer waits for a
+    // callback.
+    for cmd in [
+        "callcenter_config agent set status 1001 'On Break'",
+        "callcenter_config agent set skills 1001 english=5,billing=2",
+    ] {
+        let r = api(&sw, cmd);
+        assert!(r.starts_with("+OK"), "{cmd}: {r}");
+    }
+    ask_for_callback(&sw);
+    assert_eq!(
+        api(&sw, "callcenter_config queue count callbacks sales").trim(),
+        "1"
+    );
+    sw.stop();
+
+    let sw = Switch::start_with_conf(&files, &sets);
+    let row = agent_row(&sw, "1001").expect("agent 1001 after the restart");
+    assert_eq!(
+        row.0, "On Break",
+        "the status set at run time wins over the file"
+    );
+    let skills = api(&sw, "callcenter_config agent get skills 1001");
+    assert!(skills.contains("billing=2"), "skills kept: {skills}");
+    assert_eq!(
+        api(&sw, "callcenter_config queue count callbacks sales").trim(),
+        "1",
+        "the waiting callback was kept"
+    );
+    // And it is still called back once an agent is free.
+    let to_customer = RtpSink::bind();
+    let customer = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1002")
+        .key("sinkport", to_customer.port())
+        .spawn();
+    let to_agent = RtpSink::bind();
+    let agent = Sipp::registered_uas("uas_answer_bye.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_agent.port())
+        .duration_ms(2000)
+        .spawn();
+    let r = api(&sw, "callcenter_config agent set status 1001 Available");
+    assert!(r.starts_with("+OK"), "{r}");
+    agent.wait().assert_passed();
+    customer.wait().assert_passed();
 }
