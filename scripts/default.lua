@@ -15,6 +15,13 @@ elseif dest == "4486" then
   ACTIONS = { { "hangup", "USER_BUSY" } }
 elseif dest == "5000" then
   ACTIONS = { { "lua", "ivr.lua" } }
+elseif dest == "7000" then
+  -- Whichever queue has the shortest predicted wait (mod_callcenter's estimate, shortest
+  -- first; a queue with nobody logged in comes last).
+  local t = freeswitch.API():executeString("callcenter_config queue predict sales support")
+  local best = t:match("\n([%w_%-]+)|") or "sales"
+  freeswitch.consoleLog("info", "default.lua: 7000 -> queue " .. best .. "\n")
+  ACTIONS = { { "callcenter", best } }
 elseif dest == "7001" then
   -- The ACD (mod_callcenter): wait in queue "sales" for an agent.
   ACTIONS = { { "callcenter", "sales" } }

@@ -263,3 +263,128 @@ fn agent_state_and_waiting_callbacks_survive_a_restart() {
     agent.wait().assert_passed();
     customer.wait().assert_passed();
 }
+
+/// The exit reason of the queue's only call, once it is recorded.
+fn only_exit_reason(sw: &Switch) -> String {
+    let mut reason = String::new();
+    wait_until(
+        "the queue call's record",
+        Duration::from_secs(8),
+        || match cc_calls(sw).as_slice() {
+            [(_, r)] => {
+                reason = r.clone();
+                true
+            }
+            _ => false,
+        },
+    );
+    reason
+}
+
+#[test]
+fn the_exit_key_sends_the_caller_to_its_destination() {
+    if !peer_available("sipp") {
+        return;
+    }
+    // No agent logged in; 0 leaves the queue for the echo test (9196).
+    let cc = conf(
+        "longest-idle-agent",
+        "exit_keys = \"0\"\nexit_key_destination = \"9196\"\n",
+        &[("1001", "status = \"Logged Out\"\n")],
+    )
+    .replace("status = \"Available\"\nstatus", "status");
+    let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", &cc)], &[]);
+    let sink = RtpSink::bind();
+    lua::caller_with_digits(&sw, "7001", &[('0', 2000)], 7000, Ends::CallerHangsUp)
+        .key("sinkport", sink.port())
+        .duration_ms(7000)
+        .run()
+        .assert_passed();
+    assert_eq!(only_exit_reason(&sw), "exit_with_key");
+    assert!(
+        sw.wait_log(&["uuid_transfer", "9196"], Duration::from_secs(2))
+            .or_else(|| sw.wait_log(&["transfer", "9196"], Duration::from_secs(1)))
+            .is_some(),
+        "no transfer to 9196 in the log"
+    );
+    // The echo test sent the caller's own audio back (its telephone-events among them).
+    let s = sink.wait_for_packets(100, Duration::from_secs(3));
+    assert!(s.packets >= 100, "too little came back: {s:?}");
+}
+
+#[test]
+fn max_wait_time_sends_the_caller_to_the_timeout_destination_with_announcements_before() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let cc = conf(
+        "longest-idle-agent",
+        "max_wait_time = 5\ntimeout_destination = \"9196\"\nannounce_frequency = 2\nannounce_sound = \"ivr/ivr-your_call_is_important.wav\"\n",
+        &[("1001", "")],
+    );
+    // 1001 is Available but not registered: nobody answers; the caller waits.
+    let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", &cc)], &[]);
+    let sink = RtpSink::bind();
+    let caller_port = Sipp::register(sw.sip_addr(), "1005");
+    Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7001")
+        .local_port(caller_port)
+        .key("sinkport", sink.port())
+        .duration_ms(9000)
+        .run()
+        .assert_passed();
+    assert_eq!(only_exit_reason(&sw), "timeout");
+    let said = sw
+        .wait_log(
+            &["announcement to", "ivr-you_are_caller_number"],
+            Duration::from_secs(1),
+        )
+        .expect("an announcement of the caller's place");
+    assert!(said.contains("digits/1.wav"), "first in line: {said}");
+    assert!(
+        sw.wait_log(&["transfer", "9196"], Duration::from_secs(1))
+            .is_some(),
+        "no transfer to 9196 in the log"
+    );
+    let s = sink.wait_for_packets(300, Duration::from_secs(3));
+    assert!(s.packets >= 300, "the caller heard too little: {s:?}");
+}
+
+#[test]
+fn extension_7000_picks_the_queue_with_the_shortest_predicted_wait() {
+    if !peer_available("sipp") {
+        return;
+    }
+    // sales has nobody logged in (no prediction); support has an agent.
+    let cc = "[settings]\ndb = \"callcenter.db\"\n\n[queues.sales]\n[queues.support]\n\n\
+        [agents.\"1001\"]\ncontact = \"user/1001\"\nstatus = \"Logged Out\"\n\n\
+        [agents.\"1003\"]\ncontact = \"user/1003\"\nstatus = \"Available\"\n\n\
+        [[tiers]]\nqueue = \"sales\"\nagent = \"1001\"\n\n\
+        [[tiers]]\nqueue = \"support\"\nagent = \"1003\"\n";
+    let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", cc)], &[]);
+    let predict = api(&sw, "callcenter_config queue predict sales support");
+    assert!(
+        predict
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("support|")),
+        "support first: {predict}"
+    );
+    let to_agent = RtpSink::bind();
+    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1003")
+        .key("sinkport", to_agent.port())
+        .spawn();
+    let sink = RtpSink::bind();
+    let caller_port = Sipp::register(sw.sip_addr(), "1005");
+    Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7000")
+        .local_port(caller_port)
+        .key("sinkport", sink.port())
+        .duration_ms(3000)
+        .run()
+        .assert_passed();
+    agent.wait().assert_passed();
+    assert!(
+        sw.wait_log(&["app=callcenter", "args=support"], Duration::from_secs(1))
+            .is_some(),
+        "7000 did not queue in support"
+    );
+}

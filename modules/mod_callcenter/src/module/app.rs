@@ -142,6 +142,7 @@ fn hold(
                     wait_secs,
                 } => {
                     if let Some(list) = say::announcement(sound.as_deref(), position, wait_secs) {
+                        switch_sdk::debug!("callcenter: announcement to {member}: {list}");
                         match s.play(&list, &k.stop_on) {
                             Ok(Some(d)) => digit(cc, member, d),
                             Ok(None) => {}
