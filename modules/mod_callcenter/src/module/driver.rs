@@ -91,6 +91,10 @@ impl Cc {
             while let Some(a) = e.poll_action() {
                 match a {
                     Action::Persist(op) => persist.push(op),
+                    // Screen-pop data is read from the caller's channel: not under the lock.
+                    Action::Event(ev) if ev.action() == "agent-offering" => {
+                        later.push(Action::Event(ev))
+                    }
                     Action::Event(ev) => {
                         self.store_ops(&mut persist);
                         self.fire(ev);
@@ -224,6 +228,25 @@ impl Cc {
         }
     }
 
+    /// The caller's variables named in its `cc_export_vars` (comma-separated), with the
+    /// caller id: what the agent's leg and the agent-offering event carry for screen-pop.
+    fn exported(&self, session: &str) -> Vec<(String, String)> {
+        if session.is_empty() {
+            return Vec::new();
+        }
+        let var = |n: &str| self.host.channel_variable(session, n).ok().flatten();
+        let mut out = Vec::new();
+        let names = var("cc_export_vars").unwrap_or_default();
+        let valid =
+            |n: &&str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        for n in names.split(',').map(str::trim).filter(valid).take(32) {
+            if let Some(v) = var(n) {
+                out.push((n.to_string(), v));
+            }
+        }
+        out
+    }
+
     // --- actions -----------------------------------------------------------------------
 
     fn perform(self: &Arc<Self>, a: Action) {
@@ -239,7 +262,17 @@ impl Cc {
             Action::CancelOffer(c) => self.cancel(c),
             Action::Bridge(b) => self.bridge(b),
             Action::Callback(c) => self.callback(c),
-            Action::Event(_) | Action::Persist(_) => {}
+            Action::Event(mut ev) => {
+                let session = ev
+                    .header("CC-Member-Session-UUID")
+                    .unwrap_or("")
+                    .to_string();
+                for (k, v) in self.exported(&session) {
+                    ev.headers.push((format!("variable_{k}"), v));
+                }
+                self.fire(ev);
+            }
+            Action::Persist(_) => {}
         }
     }
 
@@ -315,6 +348,13 @@ impl Cc {
             ("cc_agent", o.agent.as_str()),
             ("cc_side", "agent"),
         ];
+        let exported = self.exported(&o.member_session_uuid);
+        let mut vars: Vec<(&str, &str)> = vars.to_vec();
+        for (k, v) in &exported {
+            if !k.starts_with("origination") && !vars.iter().any(|(n, _)| n == k) {
+                vars.push((k, v));
+            }
+        }
         let dial = format!("{}{} &park", dial_vars(&vars), o.contact);
         let reply = self
             .host
