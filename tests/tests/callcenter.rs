@@ -388,3 +388,56 @@ fn extension_7000_picks_the_queue_with_the_shortest_predicted_wait() {
         "7000 did not queue in support"
     );
 }
+
+#[test]
+fn cc_export_vars_reach_the_agent_offering_event_and_the_agent_leg() {
+    if !peer_available("sipp") {
+        return;
+    }
+    // A dialplan tagging the caller with its CRM id before it queues.
+    let scripts = TestDir::new("cc-scripts");
+    std::fs::write(
+        scripts.join("default.lua"),
+        "session:setVariable('crm_id', 'C-42')\n\
+         session:setVariable('cc_export_vars', 'crm_id')\n\
+         ACTIONS = { { 'callcenter', 'sales' } }\n",
+    )
+    .expect("write default.lua");
+    let dir = scripts.path().display().to_string();
+    let cc = conf("longest-idle-agent", "", &[("1001", "")]);
+    let sw = Switch::start_with_conf(
+        &[("modules/mod_callcenter.toml", &cc)],
+        &[("lua.scripts", dir.as_str())],
+    );
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    esl.command("event plain CUSTOM callcenter::info");
+    let to_agent = RtpSink::bind();
+    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_agent.port())
+        .spawn();
+    let sink = RtpSink::bind();
+    let caller_port = Sipp::register(sw.sip_addr(), "1005");
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7001")
+        .local_port(caller_port)
+        .key("sinkport", sink.port())
+        .duration_ms(4000)
+        .spawn();
+    let offering = esl
+        .wait_event(Duration::from_secs(5), |e| {
+            e.header("CC-Action") == Some("agent-offering")
+        })
+        .expect("an agent-offering event");
+    assert_eq!(offering.header("variable_crm_id"), Some("C-42"));
+    assert_eq!(offering.header("CC-Agent"), Some("1001"));
+    let leg = offering
+        .header("CC-Agent-UUID")
+        .expect("CC-Agent-UUID")
+        .to_string();
+    let mut seen = String::new();
+    wait_until("crm_id on the agent's leg", Duration::from_secs(3), || {
+        seen = api(&sw, &format!("uuid_getvar {leg} crm_id"));
+        seen.trim() == "C-42"
+    });
+    caller.wait().assert_passed();
+    agent.wait().assert_passed();
+}

@@ -96,7 +96,13 @@ impl Engine {
         self.emit(member_headers(e, m));
     }
 
-    pub(crate) fn ev_agent_offering(&mut self, m: &Member, agent: &str, id: OfferId) {
+    pub(crate) fn ev_agent_offering(
+        &mut self,
+        m: &Member,
+        agent: &str,
+        id: OfferId,
+        agent_uuid: &str,
+    ) {
         let agent_type = self
             .agent(agent)
             .map(|a| a.agent_type.as_str())
@@ -107,7 +113,10 @@ impl Engine {
             .h("CC-Agent", agent)
             .h("CC-Agent-Type", agent_type)
             .h("CC-Agent-System", SYSTEM);
-        let e = member_headers(e, m).h("CC-Offer-ID", id);
+        // The agent leg's uuid too, so a desktop can match the call that rings.
+        let e = member_headers(e, m)
+            .h("CC-Offer-ID", id)
+            .h("CC-Agent-UUID", agent_uuid);
         self.emit(e);
     }
 

@@ -178,7 +178,7 @@ impl Engine {
             );
         }
         self.ev_agent_state(&name, AgentState::Receiving);
-        self.ev_agent_offering(&snapshot, &name, id);
+        self.ev_agent_offering(&snapshot, &name, id, &offer.agent_uuid);
         self.push(Action::Offer(offer));
         true
     }
