@@ -839,3 +839,80 @@ fn a_caller_who_hangs_up_while_the_agent_rings_cancels_the_agent_leg() {
     let (status, _, no_answer, _) = agent_row(&sw, "1001");
     assert_eq!((status.as_str(), no_answer.as_str()), ("Available", "0"));
 }
+
+#[test]
+fn a_busy_agent_is_skipped_and_kept_out_for_its_busy_delay() {
+    if !peer_available("sipp") {
+        return;
+    }
+    // Top-down: every new caller tries 1001 first, unless it is held back.
+    let cc = conf(
+        "top-down",
+        "",
+        &[("1001", 1, "busy_delay_time = 30"), ("1002", 1, "")],
+    );
+    let (sw, mut ev) = start(&cc);
+    let busy = Sipp::registered_uas("uas_busy.xml", sw.sip_addr(), "1001")
+        .calls(2)
+        .timeout(Duration::from_secs(25))
+        .spawn();
+    let other = agent_answers(&sw, "1002", 200, 600, 2);
+    call_through(&sw, "1010", "7001");
+    ev.wait_for("bridge-agent-fail", "1001", "1010");
+    ev.wait_for("bridge-agent-end", "1002", "1010");
+    // 1001 said busy: the next caller goes straight to 1002.
+    call_through(&sw, "1011", "7001");
+    ev.wait_for("bridge-agent-end", "1002", "1011");
+    let r = busy.stop();
+    assert_eq!(invites_from(&r.messages), ["1010"], "{}", r.messages);
+    let r = other.wait();
+    r.assert_passed();
+    assert_eq!(invites_from(&r.messages), ["1010", "1011"]);
+    assert_eq!(ev.agents("agent-offering"), ["1001", "1002", "1002"]);
+    // Busy is not a missed call: still Available, no no-answer counted.
+    let (status, _, no_answer, _) = agent_row(&sw, "1001");
+    assert_eq!((status.as_str(), no_answer.as_str()), ("Available", "0"));
+    let rows = wait_calls_done(&sw, 2);
+    assert_eq!(row(&rows, "1010").offered_agents, "1001,1002");
+    assert_eq!(row(&rows, "1011").offered_agents, "1002");
+}
+
+#[test]
+fn a_caller_who_hangs_up_during_the_call_frees_the_agent_for_the_next() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let cc = conf("longest-idle-agent", "", &[("1001", 1, "")]);
+    let (sw, mut ev) = start(&cc);
+    // The agent answers and waits for the BYE: the caller ends each call.
+    let sink = ports::reserve(2);
+    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", sink)
+        .calls(2)
+        .timeout(Duration::from_secs(25))
+        .spawn();
+    for caller in ["1010", "1011"] {
+        caller_hangs_up(&sw, caller, "7001", 2000)
+            .wait()
+            .assert_passed();
+        ev.wait_for("bridge-agent-end", "1001", caller);
+        ev.wait_for("member-queue-end", "1001", caller);
+        wait_until("1001 Waiting again", Duration::from_secs(5), || {
+            agent_row(&sw, "1001").1 == "Waiting"
+        });
+    }
+    let r = agent.wait();
+    r.assert_passed();
+    assert_eq!(invites_from(&r.messages), ["1010", "1011"]);
+    assert_eq!(count(&r.messages, "BYE"), 2, "{}", r.messages);
+    assert_eq!(agent_row(&sw, "1001").3, "2");
+    let rows = wait_calls_done(&sw, 2);
+    for caller in ["1010", "1011"] {
+        let c = row(&rows, caller);
+        assert_eq!(
+            (c.answered_by.as_deref(), c.exit_reason.as_str()),
+            (Some("1001"), "answered"),
+            "{c:?}"
+        );
+    }
+}
