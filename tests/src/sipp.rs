@@ -471,6 +471,7 @@ mod tests {
             "uac_cancel.xml",
             "uac_expect_480.xml",
             "uac_expect_486.xml",
+            "cc_agent_answer_bye.xml",
         ] {
             assert!(scenario_path(s).is_file(), "{s}");
         }
