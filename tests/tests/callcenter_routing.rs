@@ -187,6 +187,8 @@ struct CcEvent {
     caller: String,
     cause: String,
     cancel_reason: String,
+    /// CC-Member-Skills: what the caller requires.
+    skills: String,
 }
 
 /// The `callcenter::info` events seen so far on one event socket connection.
@@ -213,6 +215,7 @@ impl Events {
                 caller: h("CC-Member-CID-Number"),
                 cause: h("CC-Cause"),
                 cancel_reason: h("CC-Cancel-Reason"),
+                skills: h("CC-Member-Skills"),
             });
         }
     }
@@ -476,7 +479,7 @@ fn ring_all_rings_every_agent_and_the_first_to_answer_wins() {
         assert_eq!(count(&r.messages, "CANCEL"), 1, "{name}:\n{}", r.messages);
     }
     assert!(
-        answered.elapsed() < Duration::from_secs(4),
+        answered.elapsed() < Duration::from_secs(6),
         "the losers were cancelled {:?} after the answer",
         answered.elapsed()
     );
@@ -564,7 +567,7 @@ fn skills_based_routes_a_caller_to_the_agent_with_the_skill() {
     // 7006: `set cc_skills=billing=2` before `callcenter sales`.
     call_through(&sw, "1010", "7006");
     let e = ev.wait_for("member-queue-start", "", "1010");
-    assert_eq!(e.action, "member-queue-start");
+    assert!(e.skills.contains("billing"), "{e:?}");
     ev.wait_for("bridge-agent-end", "1002", "1010");
     // A caller without skills is served by anyone: the first in line, 1001.
     call_through(&sw, "1011", "7001");
@@ -614,8 +617,9 @@ fn tier_rules_open_level_two_only_after_the_wait() {
     let caller = caller_waits(&sw, "1010", "7001");
     ev.wait_for("member-queue-start", "", "1010");
     let joined = Instant::now();
-    // Nothing is offered during the first seconds of the wait.
-    ev.pump(Duration::from_millis(2500));
+    // Nothing is offered during the first seconds of the wait (the event may reach us
+    // late: the exact bound is the engine's wait_ms below).
+    ev.pump(Duration::from_millis(1500));
     assert!(
         ev.agents("agent-offering").is_empty(),
         "offered before the tier wait: {:#?}",
@@ -624,7 +628,7 @@ fn tier_rules_open_level_two_only_after_the_wait() {
     assert_eq!(count(&two.messages(), "INVITE"), 0, "1002 rung early");
     ev.wait_for("agent-offering", "1002", "1010");
     assert!(
-        joined.elapsed() >= Duration::from_millis(3000),
+        joined.elapsed() >= Duration::from_millis(2000),
         "level 2 offered {:?} after the caller joined",
         joined.elapsed()
     );
@@ -822,7 +826,7 @@ fn a_caller_who_hangs_up_while_the_agent_rings_cancels_the_agent_leg() {
     r.assert_passed();
     assert_eq!(count(&r.messages, "CANCEL"), 1, "{}", r.messages);
     assert!(
-        cancelled < Duration::from_secs(3),
+        cancelled < Duration::from_secs(5),
         "the agent's CANCEL came {cancelled:?} after the caller hung up"
     );
     let e = ev.wait_for("member-queue-end", "", "1010");
