@@ -305,6 +305,32 @@ impl SippProcess {
         }
     }
 
+    /// The `-trace_msg` log so far (SIPp writes it as messages go), while SIPp runs.
+    pub fn messages(&self) -> String {
+        process::read_text(&self.dir.join("messages.log"))
+    }
+
+    /// Whether SIPp has exited (without collecting it).
+    pub fn exited(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => true,
+        }
+    }
+
+    /// Stops SIPp now (SIGTERM, SIGKILL after 2 s) if it still runs, and collects what it
+    /// did: for a UAS that must have received nothing, or whose calls were counted already.
+    pub fn stop(mut self) -> SippResult {
+        let status = self.child.take().and_then(|mut c| match c.try_wait() {
+            Ok(Some(s)) => s.code(),
+            _ => {
+                process::terminate(&mut c, Duration::from_secs(2));
+                None
+            }
+        });
+        self.result(status)
+    }
+
     /// Waits for SIPp to exit (killing it 10 s past its `-timeout`) and collects the result.
     pub fn wait(mut self) -> SippResult {
         let status = self.child.take().and_then(|mut c| {
@@ -445,6 +471,7 @@ mod tests {
             "uac_cancel.xml",
             "uac_expect_480.xml",
             "uac_expect_486.xml",
+            "cc_agent_answer_bye.xml",
         ] {
             assert!(scenario_path(s).is_file(), "{s}");
         }

@@ -129,6 +129,30 @@ fn uas_bye_reaches_uac_wait_bye_directly() {
 }
 
 #[test]
+fn cc_agent_rings_answers_and_hangs_up_directly() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let dir = TestDir::new("selftest-cc-agent");
+    let uas = Sipp::from_path(&challenged(&dir, "cc_agent_answer_bye.xml", None))
+        .key("ringms", 1000)
+        .key("talkms", 1000);
+    let started = std::time::Instant::now();
+    let (uac, uas) = pair(uas, "uac_call_wait_bye.xml", |s| {
+        let media = ports::reserve(4);
+        s.media_port(media).key("sinkport", media)
+    });
+    uac.assert_passed();
+    uas.assert_passed();
+    // [ringms] before the 200 and [talkms] before the BYE were both waited.
+    assert!(
+        started.elapsed() >= Duration::from_millis(2000),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn busy_and_unavailable_reach_uac_expect_directly() {
     if !peer_available("sipp") {
         return;

@@ -55,13 +55,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         sip,
         events,
     ));
-    let sip_task = tokio::spawn(sip::run(ctx.clone(), sockets));
-    if let Some(a) = ctx.sip.udp {
-        tracing::info!(addr = %a, "SIP listening on UDP");
-    }
-    if let Some(a) = ctx.sip.tcp {
-        tracing::info!(addr = %a, "SIP listening on TCP");
-    }
     let esl = crate::esl::start(ctx.clone())
         .await
         .map_err(|source| StartError::EslBind {
@@ -82,7 +75,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if let Some(period) = ctx.config.esl.heartbeat {
         tokio::spawn(heartbeat::run(ctx.clone(), period));
     }
+    // Modules first, SIP after: a call that arrives while start-up modules still load
+    // would find their applications missing (503). Until then requests wait in the
+    // bound sockets.
     crate::loader::start(&ctx).await;
+    let sip_task = tokio::spawn(sip::run(ctx.clone(), sockets));
+    if let Some(a) = ctx.sip.udp {
+        tracing::info!(addr = %a, "SIP listening on UDP");
+    }
+    if let Some(a) = ctx.sip.tcp {
+        tracing::info!(addr = %a, "SIP listening on TCP");
+    }
     ctx.events.fire(crate::event::Event::new("STARTUP"));
     Ok(Running { ctx, esl, sip_task })
 }
