@@ -4,6 +4,7 @@
 /// Created if missing on open.
 pub(super) const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL; -- WAL: no fsync per commit (an OS crash may lose the last ones; never corrupts)
 CREATE TABLE IF NOT EXISTS agents (
     name                 TEXT PRIMARY KEY,
     deleted              INTEGER NOT NULL DEFAULT 0,
