@@ -310,6 +310,8 @@ step() {
     local died=0
     alive "$SW_PID" || { died=1; log "ERROR: the switch died (log: $d/switch/switch.log)"; }
     sleep 1
+    local rss_end
+    rss_end=$(proc_rss "$SW_PID")
     stop "$ag" 2
     stop_switch
     local ok failed retrans cps
@@ -328,6 +330,8 @@ step() {
     cpu_pct=$(calc "($t1 - $t0) * 100 / $CLK_TCK / $run_s" | awk '{printf "%.1f", $1}')
     host_pct=$(calc "(($h1 - $h0) - ($i1 - $i0)) * 100 / ($h1 - $h0)" | awk '{printf "%.0f", $1}')
     kib=$(calc "$insys_max > 0 ? ($rss_peak - $rss0) / $insys_max : 0" | awk '{printf "%.1f", $1}')
+    local retained
+    retained=$(calc "($rss_end - $rss0) / $n" | awk '{printf "%.1f", $1}')
     # Achieved rate: calls / the time over which they joined the queue.
     local span
     span=$(kv "$s" span_ms)
@@ -340,8 +344,8 @@ step() {
     elif ((wait_max > MAX_WAIT_MS)); then
         verdict=BUILDUP
     fi
-    echo "$rate $n ${ok:-0} ${failed:-0} ${retrans:-0} $achieved $answered $wait_avg $wait_p95 $wait_max $waiting_max $insys_max $agents $amin $amax $us $cpu_pct $host_pct $rss0 $rss_peak $kib $thr_peak $rc $verdict $reasons" >>"$ROWS"
-    log "  $rate cps x ${SECS}s: $ok/$n ok, $failed failed, $retrans retrans; joined at $achieved/s; answered $answered by $agents agents ($amin-$amax each); wait avg ${wait_avg} p95 ${wait_p95} max ${wait_max} ms, up to $waiting_max waiting, $insys_max in the queue at once; switch CPU $us us/call (${cpu_pct}% of a core, host ${host_pct}%), RSS $rss0 -> $rss_peak KiB ($kib KiB per queue call), threads $thr0 -> $thr_peak; exits $reasons: $verdict"
+    echo "$rate $n ${ok:-0} ${failed:-0} ${retrans:-0} $achieved $answered $wait_avg $wait_p95 $wait_max $waiting_max $insys_max $agents $amin $amax $us $cpu_pct $host_pct $rss0 $rss_peak $kib $thr_peak $rc $verdict $reasons $rss_end $retained" >>"$ROWS"
+    log "  $rate cps x ${SECS}s: $ok/$n ok, $failed failed, $retrans retrans; joined at $achieved/s; answered $answered by $agents agents ($amin-$amax each); wait avg ${wait_avg} p95 ${wait_p95} max ${wait_max} ms, up to $waiting_max waiting, $insys_max in the queue at once; switch CPU $us us/call (${cpu_pct}% of a core, host ${host_pct}%), RSS $rss0 -> $rss_peak KiB ($kib KiB per queue call up at once), $rss_end KiB after the calls ($retained KiB per call kept), threads $thr0 -> $thr_peak; exits $reasons: $verdict"
     [[ $verdict == clean ]] && { BEST=$rate; return 0; }
     FAILED_AT=$rate
     return 1
@@ -363,12 +367,14 @@ CAP=$(calc "$AGENTS * 1000 / ($RING_MS + $TALK_MS)" | awk '{printf "%.0f", $1}')
     echo "queue sales: $STRATEGY, moh ${MOH:-none (ringback)}; $AGENTS agents (one SIPp UAS), ring ${RING_MS} ms, talk ${TALK_MS} ms, wrap-up 0:"
     echo "  the agents can take at most ~$CAP calls per second; callers from 127.0.0.1 (trusted), ${SECS}s of calls per step"
     echo
-    printf '  %5s %6s %6s %6s %7s %8s %7s %7s %7s %5s %5s %7s %7s %6s %5s %7s %8s %7s %s\n' \
-        rate calls ok failed retrans joined/s "wait" "p95" "max" "wait#" "inq#" agents "us/call" "CPU%" "host%" "RSS-MiB" "KiB/call" threads result
-    awk '{printf "  %5s %6s %6s %6s %7s %8s %7s %7s %7s %5s %5s %7s %7s %6s %5s %7.1f %8s %7s %s\n", $1, $2, $3, $4, $5, $6, $8, $9, $10, $11, $12, $13 "(" $14 "-" $15 ")", $16, $17, $18, $20/1024, $21, $22, $24}' "$ROWS"
+    printf '  %5s %6s %6s %6s %7s %8s %7s %7s %7s %5s %5s %7s %7s %6s %5s %7s %8s %5s %7s %s\n' \
+        rate calls ok failed retrans joined/s "wait" "p95" "max" "wait#" "inq#" agents "us/call" "CPU%" "host%" "RSS-MiB" "KiB/call" "kept" threads result
+    awk '{printf "  %5s %6s %6s %6s %7s %8s %7s %7s %7s %5s %5s %7s %7s %6s %5s %7.1f %8s %5s %7s %s\n", $1, $2, $3, $4, $5, $6, $8, $9, $10, $11, $12, $13 "(" $14 "-" $15 ")", $16, $17, $18, $20/1024, $21, $27, $22, $24}' "$ROWS"
     echo "  (wait/p95/max: queue wait in ms, join -> agent answered, from cc_calls; wait#: most callers"
     echo "   waiting at once; inq#: most queue calls at once, talking included; us/call and CPU%: the"
-    echo "   switch's utime+stime over the callers' run; KiB/call = (RSS peak - idle RSS) / inq#)"
+    echo "   switch's utime+stime over the callers' run, / calls; RSS-MiB: the switch's peak;"
+    echo "   KiB/call = (RSS peak - idle RSS) / inq#; kept = (RSS after the calls - idle RSS) / calls;"
+    echo "   the queue wait includes the agent's ring time; agents: how many answered (min-max calls each))"
     echo "  highest clean rate: $BEST calls per second$([[ -n $FAILED_AT ]] && echo " (first not clean: $FAILED_AT)")"
     echo
     echo "scratch files (SIPp logs and stats, switch logs, callcenter.db, CDRs): $WORK"
