@@ -39,6 +39,11 @@ struct Leg {
     canceled: bool,
     /// Bridged to this member.
     member: Option<String>,
+    /// Answered and being bridged (`ring` feeding the result, `bridge` joining it): a
+    /// hangup now is reported after the bridge, as a failed bridge or an agent hangup.
+    bridging: bool,
+    /// Its CHANNEL_HANGUP came while `bridging`.
+    hung_up: bool,
 }
 
 /// The module's state, shared by the application threads, the offer threads, the event
@@ -385,8 +390,30 @@ impl Cc {
                 o.member_uuid
             );
         }
+        if result == OfferResult::Answered {
+            if let Some(l) = lock(&self.legs).get_mut(&o.agent_uuid) {
+                l.bridging = true;
+            }
+        }
         let id = o.offer_id;
+        // An answered offer's Bridge is performed inside this feed.
         let taken = self.feed(|e, now| e.handle_offer_result(now, id, result));
+        let hung_up = {
+            let mut legs = lock(&self.legs);
+            match legs.get_mut(&o.agent_uuid) {
+                Some(l) if l.hung_up => legs.remove(&o.agent_uuid).is_some(),
+                Some(l) => {
+                    l.bridging = false;
+                    false
+                }
+                None => false,
+            }
+        };
+        if hung_up && taken.is_ok() {
+            // The agent hung up while it was being bridged, and the bridge held.
+            self.agent_gone(&o.agent_uuid, &o.agent);
+            return;
+        }
         if taken.is_err() && result == OfferResult::Answered {
             // The engine gave up on this offer meanwhile: the leg is not wanted.
             let _ = self
@@ -530,17 +557,34 @@ impl Cc {
         let Some(uuid) = ev.header("Unique-ID") else {
             return;
         };
-        let Some(leg) = lock(&self.legs).remove(uuid) else {
-            return;
+        let leg = {
+            let mut legs = lock(&self.legs);
+            match legs.get_mut(uuid) {
+                None => return,
+                // Being bridged: `ring` reports it once the bridge is done or has failed
+                // (feeding the hangup first would close the call with the caller unbridged).
+                Some(l) if l.bridging => {
+                    l.hung_up = true;
+                    return;
+                }
+                Some(_) => match legs.remove(uuid) {
+                    Some(l) => l,
+                    None => return,
+                },
+            }
         };
         if leg.canceled {
             return;
         }
+        self.agent_gone(uuid, &leg.agent);
+    }
+
+    /// An agent's leg `uuid` ended: its queue call is over (wrap-up).
+    fn agent_gone(self: &Arc<Self>, uuid: &str, agent: &str) {
         // Only if the agent is still on this leg: a late event must not touch its next call.
-        let current = self.read(|e| e.agent_leg(&leg.agent) == Some(uuid));
+        let current = self.read(|e| e.agent_leg(agent) == Some(uuid));
         if current {
-            let agent = leg.agent.clone();
-            let _ = self.feed(|e, now| e.handle_agent_hangup(now, &agent));
+            let _ = self.feed(|e, now| e.handle_agent_hangup(now, agent));
         }
     }
 }

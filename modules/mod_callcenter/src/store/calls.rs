@@ -9,34 +9,34 @@ use crate::time::Timestamp;
 use super::{ms, ts, Store};
 
 pub(super) fn insert(c: &Connection, r: &CallRecord) -> Result<(), Error> {
-    c.execute(
+    c.prepare_cached(
         "INSERT OR REPLACE INTO cc_calls (id, queue, member_uuid, session_uuid, cid_number,
             cid_name, priority, entered, offered_agents, offers, answered_by, answered_at,
             left_at, ended_at, exit_reason, wait_ms, talk_ms, wrap_up_ms, callback)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
             ?18, ?19)",
-        params![
-            r.id,
-            r.queue,
-            r.member_uuid,
-            r.session_uuid,
-            r.cid_number,
-            r.cid_name,
-            r.priority,
-            ms(r.entered),
-            r.offered_agents.join(","),
-            r.offered_agents.len(),
-            r.answered_by,
-            ms(r.answered_at),
-            ms(r.left_at),
-            ms(r.ended_at),
-            r.outcome.as_str(),
-            i64::try_from(r.wait_ms).unwrap_or(i64::MAX),
-            i64::try_from(r.talk_ms).unwrap_or(i64::MAX),
-            i64::try_from(r.wrap_up_ms).unwrap_or(i64::MAX),
-            r.callback,
-        ],
-    )?;
+    )?
+    .execute(params![
+        r.id,
+        r.queue,
+        r.member_uuid,
+        r.session_uuid,
+        r.cid_number,
+        r.cid_name,
+        r.priority,
+        ms(r.entered),
+        r.offered_agents.join(","),
+        r.offered_agents.len(),
+        r.answered_by,
+        ms(r.answered_at),
+        ms(r.left_at),
+        ms(r.ended_at),
+        r.outcome.as_str(),
+        i64::try_from(r.wait_ms).unwrap_or(i64::MAX),
+        i64::try_from(r.talk_ms).unwrap_or(i64::MAX),
+        i64::try_from(r.wrap_up_ms).unwrap_or(i64::MAX),
+        r.callback,
+    ])?;
     Ok(())
 }
 

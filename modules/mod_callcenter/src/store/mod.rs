@@ -301,7 +301,7 @@ impl AgentRow {
 }
 
 fn save_agent(c: &Connection, a: &Agent) -> Result<(), Error> {
-    c.execute(
+    c.prepare_cached(
         "INSERT OR REPLACE INTO agents (name, deleted, type, contact, uuid, status, break_reason,
             state, max_no_answer, wrap_up_time, reject_delay_time, busy_delay_time,
             no_answer_delay_time, skills, last_bridge_start, last_bridge_end, last_offered_call,
@@ -309,31 +309,31 @@ fn save_agent(c: &Connection, a: &Agent) -> Result<(), Error> {
             unreachable_count)
          VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
             ?18, ?19, ?20, ?21, ?22)",
-        params![
-            a.name,
-            a.agent_type.as_str(),
-            a.contact,
-            a.uuid,
-            a.status.as_str(),
-            a.break_reason,
-            a.state.as_str(),
-            a.max_no_answer,
-            a.wrap_up_time,
-            a.reject_delay_time,
-            a.busy_delay_time,
-            a.no_answer_delay_time,
-            a.skills.to_string(),
-            ms(a.last_bridge_start),
-            ms(a.last_bridge_end),
-            ms(a.last_offered_call),
-            ms(a.last_status_change),
-            a.no_answer_count,
-            a.calls_answered,
-            i64::try_from(a.talk_time).unwrap_or(i64::MAX),
-            ms(a.ready_time),
-            a.unreachable_count,
-        ],
-    )?;
+    )?
+    .execute(params![
+        a.name,
+        a.agent_type.as_str(),
+        a.contact,
+        a.uuid,
+        a.status.as_str(),
+        a.break_reason,
+        a.state.as_str(),
+        a.max_no_answer,
+        a.wrap_up_time,
+        a.reject_delay_time,
+        a.busy_delay_time,
+        a.no_answer_delay_time,
+        a.skills.to_string(),
+        ms(a.last_bridge_start),
+        ms(a.last_bridge_end),
+        ms(a.last_offered_call),
+        ms(a.last_status_change),
+        a.no_answer_count,
+        a.calls_answered,
+        i64::try_from(a.talk_time).unwrap_or(i64::MAX),
+        ms(a.ready_time),
+        a.unreachable_count,
+    ])?;
     Ok(())
 }
 
