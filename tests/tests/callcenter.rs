@@ -427,7 +427,11 @@ fn cc_export_vars_reach_the_agent_offering_event_and_the_agent_leg() {
             e.header("CC-Action") == Some("agent-offering")
         })
         .expect("an agent-offering event");
-    assert_eq!(offering.header("variable_crm_id"), Some("C-42"));
+    assert_eq!(
+        offering.header("variable_crm_id"),
+        Some("C-42"),
+        "{offering:?}"
+    );
     assert_eq!(offering.header("CC-Agent"), Some("1001"));
     let leg = offering
         .header("CC-Agent-UUID")

@@ -62,6 +62,7 @@ pub(crate) fn member(cc: &Arc<Cc>, s: &Session<'_>, args: &str) -> Result<(), St
     s.set_variable("cc_queue", Some(queue));
     s.set_variable("cc_member_uuid", Some(&uuid));
     let mailbox = cc.mailbox(&uuid);
+    cc.set_exports(&uuid, exports(s));
     let q = queue.to_string();
     if let Err(e) = cc.feed(|e, now| e.handle_member_join(now, &q, join)) {
         cc.forget(&uuid, &mailbox);
@@ -91,6 +92,20 @@ pub(crate) fn callback(cc: &Arc<Cc>, s: &Session<'_>, args: &str) -> Result<(), 
     let r = hold(cc, s, member, &mailbox, &k);
     cc.forget(member, &mailbox);
     r
+}
+
+/// The caller's variables named in its `cc_export_vars` (comma-separated, at most 32).
+fn exports(s: &Session<'_>) -> Vec<(String, String)> {
+    let names = s.variable("cc_export_vars").unwrap_or_default();
+    let valid =
+        |n: &&str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    names
+        .split(',')
+        .map(str::trim)
+        .filter(valid)
+        .take(32)
+        .filter_map(|n| s.variable(n).map(|v| (n.to_string(), v)))
+        .collect()
 }
 
 fn member_join(s: &Session<'_>, uuid: &str) -> Result<MemberJoin, String> {

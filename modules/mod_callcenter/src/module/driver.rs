@@ -57,6 +57,8 @@ pub(crate) struct Cc {
     members: Mutex<HashMap<String, Arc<Mailbox>>>,
     /// Agent legs by uuid.
     legs: Mutex<HashMap<String, Leg>>,
+    /// Callers' exported variables (`cc_export_vars`) by member uuid.
+    exports: Mutex<HashMap<String, Vec<(String, String)>>>,
     /// The next engine deadline, and the timer thread's wake-up.
     deadline: Mutex<Option<Timestamp>>,
     wake: Condvar,
@@ -78,6 +80,7 @@ impl Cc {
             store_path,
             members: Mutex::default(),
             legs: Mutex::default(),
+            exports: Mutex::default(),
             deadline: Mutex::new(deadline),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -96,10 +99,6 @@ impl Cc {
             while let Some(a) = e.poll_action() {
                 match a {
                     Action::Persist(op) => persist.push(op),
-                    // Screen-pop data is read from the caller's channel: not under the lock.
-                    Action::Event(ev) if ev.action() == "agent-offering" => {
-                        later.push(Action::Event(ev))
-                    }
                     Action::Event(ev) => {
                         self.store_ops(&mut persist);
                         self.fire(ev);
@@ -140,9 +139,16 @@ impl Cc {
     }
 
     fn fire(&self, ev: crate::action::Event) {
+        let extra = match (ev.action(), ev.header("CC-Member-UUID")) {
+            ("agent-offering", Some(m)) => self.exported(m),
+            _ => Vec::new(),
+        };
         let mut out = SwitchEvent::custom(crate::action::Event::SUBCLASS);
         for (k, v) in ev.headers {
             out = out.with(&k, v);
+        }
+        for (k, v) in extra {
+            out = out.with(&format!("variable_{k}"), v);
         }
         if let Err(e) = self.host.fire(&out) {
             switch_sdk::warn!("callcenter event: {e}");
@@ -218,6 +224,7 @@ impl Cc {
         let mut m = lock(&self.members);
         if m.get(member).is_some_and(|b| Arc::ptr_eq(b, mailbox)) {
             m.remove(member);
+            lock(&self.exports).remove(member);
         }
     }
 
@@ -233,23 +240,16 @@ impl Cc {
         }
     }
 
-    /// The caller's variables named in its `cc_export_vars` (comma-separated), with the
-    /// caller id: what the agent's leg and the agent-offering event carry for screen-pop.
-    fn exported(&self, session: &str) -> Vec<(String, String)> {
-        if session.is_empty() {
-            return Vec::new();
+    /// Keeps what a caller exports (its `cc_export_vars`, read by its application).
+    pub fn set_exports(&self, member: &str, vars: Vec<(String, String)>) {
+        if !vars.is_empty() {
+            lock(&self.exports).insert(member.to_string(), vars);
         }
-        let var = |n: &str| self.host.channel_variable(session, n).ok().flatten();
-        let mut out = Vec::new();
-        let names = var("cc_export_vars").unwrap_or_default();
-        let valid =
-            |n: &&str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        for n in names.split(',').map(str::trim).filter(valid).take(32) {
-            if let Some(v) = var(n) {
-                out.push((n.to_string(), v));
-            }
-        }
-        out
+    }
+
+    /// What the agent's leg and the agent-offering event carry for screen-pop.
+    fn exported(&self, member: &str) -> Vec<(String, String)> {
+        lock(&self.exports).get(member).cloned().unwrap_or_default()
     }
 
     // --- actions -----------------------------------------------------------------------
@@ -353,7 +353,7 @@ impl Cc {
             ("cc_agent", o.agent.as_str()),
             ("cc_side", "agent"),
         ];
-        let exported = self.exported(&o.member_session_uuid);
+        let exported = self.exported(&o.member_uuid);
         let mut vars: Vec<(&str, &str)> = vars.to_vec();
         for (k, v) in &exported {
             if !k.starts_with("origination") && !vars.iter().any(|(n, _)| n == k) {

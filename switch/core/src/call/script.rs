@@ -158,7 +158,33 @@ impl Call {
                 ev = self.next_event(deadline) => Wake::Ev(ev),
             };
             let failed = match wake {
-                Wake::Done(r) => break r,
+                Wake::Done(r) => {
+                    // select! may see the end before requests the script sent just before
+                    // it ended (a setVariable, then ACTIONS): serve those first, in order.
+                    let mut last = None;
+                    while let Ok(req) = rx.try_recv() {
+                        if let Err(e) = self.serve(req, &mut pending, shared).await {
+                            last = Some(e);
+                            break;
+                        }
+                    }
+                    match last {
+                        None => break r,
+                        Some(e) if e.redirects() => {
+                            shared.hung_up("NORMAL_CLEARING");
+                            self.stop_pending(&mut pending).await;
+                            ended = Some(e);
+                            break ScriptResult::default();
+                        }
+                        Some(e) => {
+                            if ended.is_none() {
+                                self.script_hung_up(shared, &mut pending, &e).await;
+                                ended = Some(e);
+                            }
+                            break r;
+                        }
+                    }
+                }
                 // The driving handle is gone: the leg has nothing more to do.
                 Wake::Req(None) if driven => {
                     break ScriptResult {
