@@ -25,7 +25,7 @@ printf 'SEQUENTIAL\n1001;1234;\n' >"$WORK/callee.csv"
 run() { # NAME CONF PORT
     local name=$1 conf=$2 port=$3
     "$BIN" --conf "$conf" --no-console --set sip.udp=127.0.0.1:$port --set sip.tcp=off \
-        --set esl.listen=off --set "rtp.ports=$((port + 2))-$((port + 9))" \
+        --set esl.listen=off --set "rtp.ports=$((port + 20))-$((port + 99))" \
         --set "cdr.path=$WORK/$name.sqlite" --set log.level=warn \
         --set 'sip.auth_algorithms=["MD5"]' --set "lua.scripts=$PWD/scripts" \
         --set sip.throttle.max_failures=0 >"$WORK/$name.log" 2>&1 &

@@ -329,3 +329,33 @@ fn a_failing_script_goes_to_the_fallback_when_one_is_set() {
         .wait_log(&["t_fail.lua:2: on purpose", "lua.fallback 9196"], T)
         .is_some());
 }
+
+#[test]
+fn session_is_there_after_a_script_replaces_the_globals_metatable() {
+    if !peer_available("sipp") {
+        return;
+    }
+    // `session` is built on first read; a strict-mode script that sets _G's metatable first
+    // must still find it (and strictness must not trip over it).
+    let sw = switch(&[(
+        "t_strict.lua",
+        script(
+            r#"
+            setmetatable(_G, { __index = function(_, k) error("undefined global " .. tostring(k), 2) end })
+            session:answer()
+            R("strict", session ~= nil, session:ready(), #session.uuid)
+            local ok = pcall(function() return undefined_thing end)
+            R("undefined", ok)
+            session:sleep(1000)
+            session:hangup("NORMAL_CLEARING")
+            "#,
+        ),
+    )]);
+    let sink = RtpSink::bind();
+    caller_with_digits(&sw, "t_strict", &[], 4000, Ends::SwitchHangsUp)
+        .key("sinkport", sink.port())
+        .run()
+        .assert_passed();
+    assert_eq!(result(&sw, "strict"), "true,true,36");
+    assert_eq!(result(&sw, "undefined"), "false");
+}

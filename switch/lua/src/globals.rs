@@ -8,13 +8,42 @@ use switch_core::script::SessionHandle;
 use crate::freeswitch::LuaStream;
 use crate::session::LuaSession;
 
-/// Sets the globals; the `session` object when there is a call.
+/// The call's handle until a script first reads `session` (built then: making the userdata
+/// and its ~60 methods is most of a state's set-up, and a dialplan returning ACTIONS often
+/// never touches it).
+struct PendingSession(SessionHandle);
+
+/// The `session` object, once built.
+#[derive(Clone)]
+struct BuiltSession(AnyUserData);
+
+/// Builds `session` now if it is still pending; the object either way (`None` with no call).
+pub(crate) fn materialize_session(lua: &Lua) -> mlua::Result<Option<AnyUserData>> {
+    if let Some(PendingSession(h)) = lua.remove_app_data::<PendingSession>() {
+        let ud = crate::session::session_userdata(lua, LuaSession::new(h))?;
+        let g = lua.globals();
+        g.raw_set("session", ud.clone())?;
+        // The lazy __index is ours alone (a script's own setmetatable(_G) builds first).
+        g.set_metatable(None);
+        lua.set_app_data(BuiltSession(ud.clone()));
+        return Ok(Some(ud));
+    }
+    Ok(lua.app_data_ref::<BuiltSession>().map(|b| b.0.clone()))
+}
+
+/// The `session` object if the script built it.
+pub(crate) fn built_session(lua: &Lua) -> Option<AnyUserData> {
+    lua.app_data_ref::<BuiltSession>().map(|b| b.0.clone())
+}
+
+/// Sets the globals: `argv`, `freeswitch` (filled on first use), and `session` (built on
+/// first read) when there is a call, `stream` without one.
 pub(crate) fn install(
     lua: &Lua,
     script: &str,
     argv: &[String],
     session: Option<SessionHandle>,
-) -> mlua::Result<Option<AnyUserData>> {
+) -> mlua::Result<()> {
     let g = lua.globals();
     let args = lua.create_table_with_capacity(argv.len(), 1)?;
     args.raw_set(0, script)?;
@@ -25,13 +54,22 @@ pub(crate) fn install(
     g.raw_set("freeswitch", crate::freeswitch::lazy_table(lua)?)?;
     match session {
         Some(h) => {
-            let ud = crate::session::session_userdata(lua, LuaSession::new(h))?;
-            g.raw_set("session", ud.clone())?;
-            Ok(Some(ud))
+            lua.set_app_data(PendingSession(h));
+            let mt = lua.create_table_with_capacity(0, 1)?;
+            mt.raw_set(
+                "__index",
+                lua.create_function(|lua, (_g, key): (mlua::Table, mlua::Value)| {
+                    let wanted =
+                        matches!(&key, mlua::Value::String(k) if k.as_bytes() == b"session");
+                    if !wanted {
+                        return Ok(mlua::Value::Nil);
+                    }
+                    Ok(materialize_session(lua)?.map_or(mlua::Value::Nil, mlua::Value::UserData))
+                })?,
+            )?;
+            g.set_metatable(Some(mt));
         }
-        None => {
-            g.raw_set("stream", LuaStream)?;
-            Ok(None)
-        }
+        None => g.raw_set("stream", LuaStream)?,
     }
+    Ok(())
 }

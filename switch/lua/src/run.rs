@@ -266,8 +266,8 @@ fn run_in(
         auto_hangup: true,
         ..RunOutcome::default()
     };
-    let session_ud = match crate::globals::install(lua, script, argv, session) {
-        Ok(ud) => ud,
+    match crate::globals::install(lua, script, argv, session) {
+        Ok(()) => {}
         Err(e) => {
             outcome.error = Some(format!("{script}: {}", describe(&e, limit, script)));
             outcome.output = run.output.take();
@@ -293,6 +293,8 @@ fn run_in(
         }
     };
     // The call went down while the script ran (or it hung up itself): the hook runs now.
+    // A script that never read `session` set no hook.
+    let session_ud = crate::globals::built_session(lua);
     if let Some(ud) = &session_ud {
         run.budget.resume();
         let hook = run.after_wait(lua, ud);
@@ -326,9 +328,10 @@ fn describe_or_exit(e: &mlua::Error, limit: usize, near: &str) -> Option<String>
 /// The global `ACTIONS` table: `{ {"app", "args"}, ... }` (a plain `"app args"` string is
 /// taken too).
 fn actions(lua: &Lua) -> Result<Vec<(String, String)>, String> {
+    // Raw: a script's own _G metatable (strict mode) must not run after the script.
     let Some(t) = lua
         .globals()
-        .get::<Option<Table>>("ACTIONS")
+        .raw_get::<Option<Table>>("ACTIONS")
         .map_err(|e| format!("must be a table ({e})"))?
     else {
         return Ok(Vec::new());

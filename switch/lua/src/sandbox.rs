@@ -154,6 +154,12 @@ fn install_setmetatable(lua: &Lua, g: &Table) -> mlua::Result<()> {
                     ));
                 }
             }
+            // Replacing _G's metatable would lose the lazy `session`: build it first.
+            if let Value::Table(target) = &t {
+                if target == &lua.globals() {
+                    crate::globals::materialize_session(lua)?;
+                }
+            }
             setmt.call::<Value>((t, mt))
         })?,
     )
