@@ -229,10 +229,16 @@ fn steer(lua: &Lua, playback: &Playback, answer: Option<&str>) -> bool {
         }
         true
     } else if lower.starts_with("speed") {
-        tracing::info!(
-            "{}input callback {cmd:?}: playback speed is not implemented; ignored",
-            location(lua)
-        );
+        match arg {
+            Some(a) if a.trim_start_matches(['+', '-']).parse::<i64>() == Ok(0) && !a.starts_with(['+', '-']) => {
+                playback.control(PlayControl::SpeedReset)
+            }
+            Some(a) => match step(a, 1) {
+                Some(n) => playback.control(PlayControl::Speed(n as i32)),
+                None => tracing::info!("{}input callback {cmd:?}: absolute speeds are not supported (use speed:+N / speed:-N, speed:0 resets)", location(lua)),
+            },
+            None => {}
+        }
         true
     } else {
         match lower.as_str() {

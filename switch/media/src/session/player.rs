@@ -67,6 +67,11 @@ pub enum PlayControl {
     Seek(i64),
     /// `volume:+1` / `volume:-1`: changes the gain by steps of 2 dB (at most ±24 dB).
     Volume(i32),
+    /// `speed:+1` / `speed:-1`: plays sounds 5 % faster or slower per step (at most ±10
+    /// steps; the pitch follows, as with FreeSWITCH's file speed). `speed:0` resets it.
+    Speed(i32),
+    /// `speed:0`: back to normal speed.
+    SpeedReset,
 }
 
 /// Plays a [`Play`] into frames at one rate.
@@ -81,6 +86,8 @@ pub(crate) struct Player {
     paused: bool,
     /// Gain steps of 2 dB.
     volume: i32,
+    /// Speed steps of 5 %.
+    speed: i32,
 }
 
 // One per player, so the size of the largest variant costs nothing worth boxing for.
@@ -111,6 +118,7 @@ impl Player {
             played_ms: 0,
             paused: false,
             volume: 0,
+            speed: 0,
         };
         p.current = p.start(0);
         if let Some(Current::Sound { sound, pos, .. }) = &mut p.current {
@@ -125,6 +133,8 @@ impl Player {
         match c {
             PlayControl::TogglePause => self.paused = !self.paused,
             PlayControl::Volume(steps) => self.volume = (self.volume + steps).clamp(-12, 12),
+            PlayControl::Speed(steps) => self.speed = (self.speed + steps).clamp(-10, 10),
+            PlayControl::SpeedReset => self.speed = 0,
             PlayControl::Seek(ms) => {
                 if let Some(Current::Sound { sound, pos, .. }) = self.current.as_mut() {
                     let delta = ms * i64::from(sound.rate) / 1000;
@@ -186,6 +196,7 @@ impl Player {
     fn fill_unpaused(&mut self, out: &mut Frame) -> bool {
         // Items that produce nothing (empty sounds) are skipped, at most one pass's worth.
         for _ in 0..=self.play.items.len() {
+            let speed = self.speed;
             let Some(cur) = self.current.as_mut() else {
                 return false;
             };
@@ -195,7 +206,7 @@ impl Player {
                     pos,
                     resampler,
                     scratch,
-                } => fill_sound(sound, pos, resampler.as_mut(), scratch, out),
+                } => fill_sound(sound, pos, speed, resampler.as_mut(), scratch, out),
                 Current::Tone(g) => (true, g.fill(out) == Progress::Finished),
                 Current::Silence { left_ms } => {
                     *left_ms = left_ms.saturating_sub(crate::FRAME_MS);
@@ -260,6 +271,7 @@ impl Player {
 fn fill_sound(
     sound: &Sound,
     pos: &mut usize,
+    speed: i32,
     resampler: Option<&mut Resampler>,
     scratch: &mut Frame,
     out: &mut Frame,
@@ -269,19 +281,44 @@ fn fill_sound(
     }
     let n = samples_per_frame(sound.rate);
     let rest = sound.samples.get(*pos..).unwrap_or(&[]);
-    let take = rest.len().min(n);
+    // At another speed a frame takes n × ratio samples of the sound, interpolated to n.
+    let ratio = 1.0 + 0.05 * f64::from(speed);
+    let want = if speed == 0 {
+        n
+    } else {
+        ((n as f64) * ratio).round() as usize
+    };
+    let used = rest.len().min(want);
+    let fill = |dst: &mut [i16]| {
+        if speed == 0 {
+            dst[..used].copy_from_slice(&rest[..used]);
+            return;
+        }
+        let made = if used == want {
+            n
+        } else {
+            ((used as f64) / ratio) as usize
+        };
+        for (i, d) in dst.iter_mut().take(made.min(n)).enumerate() {
+            let x = i as f64 * ratio;
+            let k = x as usize;
+            let a = f64::from(rest.get(k).copied().unwrap_or(0));
+            let b = f64::from(rest.get(k + 1).or(rest.get(k)).copied().unwrap_or(0));
+            *d = (a + (b - a) * (x - k as f64)).round() as i16;
+        }
+    };
     match resampler {
-        None => out.samples_mut()[..take].copy_from_slice(&rest[..take]),
+        None => fill(out.samples_mut()),
         Some(r) => {
             scratch.clear(sound.rate);
-            scratch.samples_mut()[..take].copy_from_slice(&rest[..take]);
+            fill(scratch.samples_mut());
             if r.process(scratch, out).is_err() {
                 out.clear(out.rate());
             }
         }
     }
-    *pos += take;
-    (take > 0, *pos >= sound.samples.len())
+    *pos += used;
+    (used > 0, *pos >= sound.samples.len())
 }
 
 #[cfg(test)]
@@ -303,6 +340,29 @@ mod tests {
             out.push(f.rms());
         }
         out
+    }
+
+    #[test]
+    fn speed_steps_play_the_sound_faster_or_slower() {
+        let frames_of = |steps: i32| {
+            let mut p = Player::new(Play::once(1, vec![sound(8000, 1000, 1000)]), 8000);
+            if steps == 99 {
+                p.control(PlayControl::Speed(4));
+                p.control(PlayControl::SpeedReset);
+            } else {
+                p.control(PlayControl::Speed(steps));
+            }
+            frames(&mut p, 1000).len()
+        };
+        // One second at 8 kHz is 50 frames; +4 steps (1.2x) about 42, -4 (0.8x) about 63.
+        assert_eq!(frames_of(0), 50);
+        assert_eq!(frames_of(99), 50);
+        let fast = frames_of(4);
+        let slow = frames_of(-4);
+        assert!((41..=43).contains(&fast), "{fast}");
+        assert!((62..=64).contains(&slow), "{slow}");
+        // Beyond ±10 steps it stays at ±50 %.
+        assert_eq!(frames_of(30), frames_of(10));
     }
 
     #[test]
