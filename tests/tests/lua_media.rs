@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use ferroswitch_tests::lua::{caller_playing, caller_with_digits, script, Ends, DISPATCH};
+use ferroswitch_tests::esl::EslClient;
 use ferroswitch_tests::{peer_available, wav, RtpSink, Switch};
 
 const T: Duration = Duration::from_secs(15);
@@ -99,6 +100,50 @@ fn the_input_callback_gets_digits_and_steers_the_playback() {
     assert_eq!(result(&sw, "cb1"), "dtmf,1,the arg,true,number");
     assert_eq!(result(&sw, "seen"), "112345");
     // "break" stopped it: streamFile answers 0, long before the 8.5 s prompt's end.
+    assert_eq!(result(&sw, "stream"), "0");
+    assert_eq!(result(&sw, "quick"), "true");
+}
+
+#[test]
+fn an_event_sent_to_the_channel_reaches_the_input_callback() {
+    if !peer_available("sipp") {
+        return;
+    }
+    // sendevent with the channel's Unique-ID queues the event to the channel: the input
+    // callback gets (session, "event", event, arg) and "break" ends the 8.5 s prompt.
+    let sw = switch(
+        "t_event.lua",
+        r#"
+        session:answer()
+        local api = freeswitch.API()
+        function cb(s, kind, obj, arg)
+          if kind == "event" then
+            R("event", obj:getHeader("Event-Subclass"), obj:getHeader("X-Poke"), arg)
+            return "break"
+          end
+        end
+        session:setInputCallback("cb", "the arg")
+        R("uuid", session.uuid)
+        local t0 = tonumber(api:getTime())
+        R("stream", session:streamFile("ivr/ivr-demo_main_menu.wav"))
+        R("quick", tonumber(api:getTime()) - t0 < 6000)
+        session:hangup()
+        "#,
+    );
+    let sink = RtpSink::bind();
+    let caller = caller_with_digits(&sw, "t_event", &[], 9000, Ends::SwitchHangsUp)
+        .key("sinkport", sink.port())
+        .spawn();
+    let uuid = result(&sw, "uuid");
+    std::thread::sleep(Duration::from_millis(1000));
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    esl.send(&format!(
+        "sendevent CUSTOM\nEvent-Subclass: test::poke\nUnique-ID: {uuid}\nX-Poke: hello"
+    ));
+    let reply = esl.reply(T);
+    assert_eq!(reply.reply_text(), "+OK", "{reply:?}");
+    caller.wait().assert_passed();
+    assert_eq!(result(&sw, "event"), "test::poke,hello,the arg");
     assert_eq!(result(&sw, "stream"), "0");
     assert_eq!(result(&sw, "quick"), "true");
 }

@@ -58,6 +58,9 @@ pub enum PlayEvent {
         /// How long it was held, ms.
         duration_ms: u32,
     },
+    /// An event queued to the channel (`sendevent` with its Unique-ID), for the input
+    /// callback.
+    Event(Box<crate::event::Event>),
     /// The playback ended.
     Done {
         /// Why.

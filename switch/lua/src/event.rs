@@ -37,6 +37,13 @@ pub(crate) fn create(lua: &Lua, name: &str, subclass: Option<&str>) -> mlua::Res
     })
 }
 
+/// An event the switch delivered (an input callback's `"event"`), to read or fire again.
+pub(crate) fn received(event: Event) -> LuaEvent {
+    LuaEvent {
+        event: RefCell::new(event),
+    }
+}
+
 impl UserData for LuaEvent {
     fn add_methods<M: UserDataMethods<Self>>(m: &mut M) {
         m.add_method("addHeader", |_, e, (name, value): (String, String)| {

@@ -172,6 +172,29 @@ pub(crate) fn stream_file(lua: &Lua, ud: &AnyUserData, file: &str) -> mlua::Resu
                     None => run.pending.borrow_mut().push(digit),
                 }
             }
+            PlayEvent::Event(event) => {
+                // FreeSWITCH: callback(session, "event", event, arg); no callback, no event.
+                let cb = run
+                    .input
+                    .borrow()
+                    .as_ref()
+                    .map(|c| (c.function(lua), c.argument(lua)));
+                if let Some((f, arg)) = cb {
+                    let Some(f) = f? else { continue };
+                    let obj = lua.create_userdata(crate::event::received(*event))?;
+                    let answer = match f.call::<Value>((ud.clone(), "event", obj, arg?)) {
+                        Ok(v) => callback_text(&v),
+                        Err(e) => {
+                            run.callback_failed("input callback", e)?;
+                            Some("SCRIPT_ERROR".to_string())
+                        }
+                    };
+                    if !steer(lua, &playback, answer.as_deref()) {
+                        broken = true;
+                        playback.stop();
+                    }
+                }
+            }
             PlayEvent::Done { end, .. } => break end,
         }
     };
@@ -415,7 +438,13 @@ pub(crate) fn read(lua: &Lua, ud: &AnyUserData, spec: &ReadSpec) -> mlua::Result
     };
     if got.digits.is_empty() && got.terminator.is_none() && !spec.prompt.trim().is_empty() {
         if let Ok(playback) = run.wait(|| h.play(&spec.prompt, ANY_KEY)) {
-            while let PlayEvent::Digit { digit, .. } = run.wait(|| playback.next_event()) {
+            loop {
+                let digit = match run.wait(|| playback.next_event()) {
+                    PlayEvent::Digit { digit, .. } => digit,
+                    // Events go to input callbacks during streamFile, not to reads.
+                    PlayEvent::Event(_) => continue,
+                    PlayEvent::Done { .. } => break,
+                };
                 playback.stop();
                 if got.terminator.is_some() || got.digits.len() >= spec.max {
                     run.pending.borrow_mut().push(digit);
@@ -537,8 +566,12 @@ fn play_and_get_digits(lua: &Lua, args: mlua::MultiValue) -> mlua::Result<String
         }
         if !invalid.trim().is_empty() {
             if let Ok(p) = run.wait(|| h.play(&invalid, "")) {
-                while let PlayEvent::Digit { digit, .. } = run.wait(|| p.next_event()) {
-                    run.pending.borrow_mut().push(digit);
+                loop {
+                    match run.wait(|| p.next_event()) {
+                        PlayEvent::Digit { digit, .. } => run.pending.borrow_mut().push(digit),
+                        PlayEvent::Event(_) => {}
+                        PlayEvent::Done { .. } => break,
+                    }
                 }
             }
         }

@@ -120,6 +120,20 @@ fn unsupported<'a>() -> BoxFuture<'a, Result<String, String>> {
 pub struct CoreCallControl;
 
 /// The mailbox of the call that leg `uuid` belongs to.
+/// Queues `event` to channel `uuid` (its script's input callback gets it); false when there
+/// is no such channel.
+pub(crate) fn queue_event(ctx: &Context, uuid: &str, event: crate::event::Event) -> bool {
+    if ctx.channels.get(uuid).is_none() {
+        return false;
+    }
+    call_of(ctx, uuid).is_some_and(|c| {
+        c.send(CallEvent::Control(Control::QueueEvent {
+            event: Box::new(event),
+        }))
+        .is_ok()
+    })
+}
+
 fn call_of(ctx: &Context, uuid: &str) -> Option<CallSender> {
     let call_uuid = ctx
         .channels

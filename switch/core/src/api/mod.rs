@@ -14,6 +14,7 @@ mod show;
 mod uuid;
 
 pub use builtin::uptime_text as builtin_uptime_text;
+pub(crate) use control::queue_event;
 pub use control::{CallControl, CoreCallControl};
 pub use show::Table;
 

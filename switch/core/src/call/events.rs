@@ -54,6 +54,9 @@ pub enum Control {
         leg: String,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// An event for the channel's own queue (`sendevent` with its Unique-ID): what a
+    /// script's input callback gets as `(session, "event", event, arg)`.
+    QueueEvent { event: Box<crate::event::Event> },
     /// The call's relay and the side leg `leg` is on (a module's media tap or injected
     /// audio); `None` when the leg has no media here.
     Media {
@@ -419,6 +422,13 @@ impl Call {
             Control::Media { leg, reply } => {
                 let side = self.side_of(&leg);
                 let _ = reply.send(side.and_then(|s| self.relay.clone().map(|r| (r, s))));
+            }
+            Control::QueueEvent { event } => {
+                self.session_events.push_back(*event);
+                // Nobody reading them must not grow memory.
+                while self.session_events.len() > 64 {
+                    self.session_events.pop_front();
+                }
             }
             Control::Break { leg, reply } => {
                 let r = match (self.side_of(&leg), &self.relay) {

@@ -209,6 +209,8 @@ pub(crate) struct Call {
     play_done: Vec<(u64, PlayEnd)>,
     /// Digits the caller pressed that nothing has read yet.
     digits: VecDeque<char>,
+    /// Events queued to the channel (sendevent with its Unique-ID), for input callbacks.
+    session_events: VecDeque<crate::event::Event>,
     next_tap_id: u64,
     /// How long each finished playback played, by id, until someone reads it.
     play_ms: HashMap<u64, u64>,
@@ -289,6 +291,7 @@ pub async fn run(inb: Inbound) {
         next_play_id: 0,
         play_done: Vec::new(),
         digits: VecDeque::new(),
+        session_events: VecDeque::new(),
         next_tap_id: 0,
         play_ms: HashMap::new(),
         transfers: 0,

@@ -147,6 +147,7 @@ async fn run(
         next_play_id: 0,
         play_done: Vec::new(),
         digits: VecDeque::new(),
+        session_events: VecDeque::new(),
         next_tap_id: 0,
         play_ms: HashMap::new(),
         transfers: 0,

@@ -436,6 +436,9 @@ impl Call {
                         duration_ms: 100,
                     });
                 }
+                while let Some(e) = self.session_events.pop_front() {
+                    let _ = events.send(PlayEvent::Event(Box::new(e)));
+                }
             }
             if let Some(i) = self.play_done.iter().position(|(pid, _)| pid == id) {
                 let (_, end) = self.play_done.remove(i);

@@ -545,6 +545,13 @@ impl Conn {
         if frame.body.is_some() {
             e.set_body(frame.body_text());
         }
+        // As FreeSWITCH: an event naming a live channel (Unique-ID) goes to that channel's
+        // queue (a script's input callback), not to the bus.
+        if let Some(uuid) = e.header("Unique-ID").map(str::to_string) {
+            if crate::api::queue_event(&self.ctx, &uuid, e.clone()) {
+                return "+OK".into();
+            }
+        }
         self.ctx.events.fire(e);
         "+OK".into()
     }
