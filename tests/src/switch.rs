@@ -378,6 +378,8 @@ fn find_or_build() -> Result<PathBuf, String> {
             "-p",
             "mod_callcenter",
             "-p",
+            "mod_espeak",
+            "-p",
             "mod_faulty",
             "-p",
             "mod_wrong_abi",

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use ferroswitch_tests::lua::{caller_playing, caller_with_digits, script, Ends, DISPATCH};
 use ferroswitch_tests::esl::EslClient;
+use ferroswitch_tests::lua::{caller_playing, caller_with_digits, script, Ends, DISPATCH};
 use ferroswitch_tests::{peer_available, wav, RtpSink, Switch};
 
 const T: Duration = Duration::from_secs(15);

@@ -1,6 +1,6 @@
 //! The `session` object on real calls: answer/preAnswer/ready/hangup and causes in the CDR,
 //! variables (seen over the event socket too), state and uuid, destroy, execute (set,
-//! bridge), transfer, setAutoHangup, the hangup hook, speak without TTS, and a failing
+//! bridge), transfer, setAutoHangup, the hangup hook, speak (espeak-ng, and without an engine), and a failing
 //! script's clean hangup with `file:line` in the log.
 
 use std::time::Duration;
@@ -275,13 +275,13 @@ fn a_failing_script_hangs_up_cleanly_naming_file_and_line() {
         .assert_passed();
     assert_eq!(
         result(&sw, "pcall"),
-        "false,t_speak.lua:1: session:speak: no TTS engine loaded"
+        "false,t_speak.lua:1: session:speak: no TTS engine set: call session:set_tts_params(engine, voice) or set tts_engine"
     );
     let line = sw
         .wait_log(
             &[
                 "script failed",
-                "t_speak.lua:3: session:speak: no TTS engine loaded",
+                "t_speak.lua:3: session:speak: no TTS engine named \"flite\" (loaded: espeak)",
             ],
             T,
         )
@@ -328,6 +328,37 @@ fn a_failing_script_goes_to_the_fallback_when_one_is_set() {
     assert!(sw
         .wait_log(&["t_fail.lua:2: on purpose", "lua.fallback 9196"], T)
         .is_some());
+}
+
+#[test]
+fn speak_says_the_text_with_espeak() {
+    if !peer_available("sipp") || !peer_available("espeak-ng") {
+        return;
+    }
+    let sw = switch(&[(
+        "t_tts.lua",
+        script(
+            r#"
+            session:answer()
+            session:set_tts_params("espeak", "en-us")
+            local api = freeswitch.API()
+            local t0 = tonumber(api:getTime())
+            R("spoke", session:speak("Thank you for calling the ferroswitch contact center"))
+            R("long", tonumber(api:getTime()) - t0 > 1500)
+            session:hangup()
+            "#,
+        ),
+    )]);
+    let sink = RtpSink::bind();
+    caller_with_digits(&sw, "t_tts", &[], 9000, Ends::SwitchHangsUp)
+        .key("sinkport", sink.port())
+        .run()
+        .assert_passed();
+    assert_eq!(result(&sw, "spoke"), "1", "played to its end");
+    assert_eq!(result(&sw, "long"), "true");
+    // Speech, not silence, reached the caller.
+    let got = sink.wait_for_packets(75, T);
+    assert!(got.loud >= 25, "{got:?}");
 }
 
 #[test]

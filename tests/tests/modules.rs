@@ -199,7 +199,7 @@ name = "mod_missing"
     let log = sw.log_text();
     assert!(
         log.contains("module mod_wrong_abi")
-            && log.contains("built for module ABI 99.4, this switch speaks ABI 1.0"),
+            && log.contains("built for module ABI 99.4, this switch speaks ABI 1.1"),
         "{log}"
     );
     assert!(
@@ -211,7 +211,7 @@ name = "mod_missing"
     let reply = esl.api(&format!("load {}", path.display()));
     assert!(reply.starts_with("-ERR"), "{reply}");
     assert!(
-        reply.contains("ABI 99.4") && reply.contains("ABI 1.0"),
+        reply.contains("ABI 99.4") && reply.contains("ABI 1.1"),
         "{reply}"
     );
     // Not a module at all: no entry symbol.

@@ -10,7 +10,7 @@ use core::ffi::c_void;
 
 use crate::{
     ApiVtable, AppVtable, EventRef, EventVtable, FrameRef, Header, PrivateVtable, Status, StrRef,
-    StrSink, TapVtable, TaskVtable,
+    StrSink, TapVtable, TaskVtable, TtsVtable,
 };
 
 /// Log level: errors.
@@ -186,12 +186,21 @@ pub struct HostApi {
     pub cancel_timer: unsafe extern "C" fn(host: *mut c_void, id: u64) -> Status,
     /// Runs `task` once, soon, on a host thread (the module's own runtime need not exist).
     pub post: unsafe extern "C" fn(host: *mut c_void, task: TaskVtable) -> Status,
+
+    // --- ABI 1.1 (check with `has(offset_of!(HostApi, register_tts))`) ---
+    /// Registers a text-to-speech engine under `name` (`tts://name|voice|text`, `speak`).
+    pub register_tts: unsafe extern "C" fn(
+        host: *mut c_void,
+        name: StrRef,
+        description: StrRef,
+        tts: TtsVtable,
+    ) -> Status,
 }
 
 impl HostApi {
     /// The size of the table at minor 0 of this major: the least a module accepts. (It stays
     /// this value when later minors append fields.)
-    pub const MIN_SIZE: usize = core::mem::size_of::<HostApi>();
+    pub const MIN_SIZE: usize = core::mem::offset_of!(HostApi, register_tts);
 
     /// Whether the field at byte `offset` (from `core::mem::offset_of!(HostApi, field)`) is
     /// inside the table the host built: a module built against a newer minor checks this

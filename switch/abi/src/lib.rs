@@ -39,6 +39,8 @@
 //!    if `offset + size_of(field) <= size` ([`HostApi::has`]). So a module built for minor
 //!    0 runs on a host of minor 3, and a module built for minor 3 runs on a host of minor
 //!    0 as long as it checks before calling what minor 0 lacks.
+//!
+//! Minor 1 appended [`HostApi::register_tts`] (text-to-speech engines, [`TtsVtable`]).
 //! 4. A different major is refused, naming both versions ([`check_header`]).
 //! 5. Memory is freed by whoever allocated it: the host never frees module memory (it calls
 //!    the vtable's `drop`/`close`), and strings the host gives back are written into a
@@ -57,7 +59,7 @@ mod types;
 pub use host::{HostApi, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_TRACE, LOG_WARN};
 pub use module::{
     ApiVtable, AppVtable, EntryFn, EventVtable, ModuleDescriptor, PrivateVtable, SessionRef,
-    TapVtable, TaskVtable,
+    TapVtable, TaskVtable, TtsVtable,
 };
 pub use types::{EventRef, FrameRef, HeaderRef, StrRef, StrSink};
 
@@ -66,7 +68,7 @@ use core::fmt;
 /// The ABI major version this crate describes. A module of another major is refused.
 pub const ABI_MAJOR: u32 = 1;
 /// The ABI minor version: tables have grown this many times within the major.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 /// The first field of every descriptor and host table: `FERROMOD` in ASCII.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"FERROMOD");
 /// The symbol a module exports, NUL-terminated: its major version is in the name.

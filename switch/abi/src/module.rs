@@ -95,6 +95,25 @@ pub struct ApiVtable {
     pub drop: unsafe extern "C" fn(data: *mut c_void),
 }
 
+/// A text-to-speech engine (ABI 1.1).
+#[repr(C)]
+pub struct TtsVtable {
+    /// The module's object.
+    pub data: *mut c_void,
+    /// Speaks `text` with `voice` (empty: the engine's default) on a host thread that may
+    /// block: the rate (8000, 16000 or 48000) into `*rate`, mono PCM16 little-endian samples
+    /// into `out` (raw bytes). On failure, the reason into `out` and an error status.
+    pub synthesize: unsafe extern "C" fn(
+        data: *mut c_void,
+        voice: StrRef,
+        text: StrRef,
+        rate: *mut u32,
+        out: StrSink,
+    ) -> Status,
+    /// Frees `data`.
+    pub drop: unsafe extern "C" fn(data: *mut c_void),
+}
+
 /// A media tap ("media bug"): sees 20 ms of a channel at a time.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -36,6 +36,14 @@ impl StrRef {
         }
     }
 
+    /// A view of raw bytes (PCM samples through a [`StrSink`], which carries bytes).
+    pub const fn from_bytes(b: &[u8]) -> StrRef {
+        StrRef {
+            ptr: b.as_ptr(),
+            len: b.len(),
+        }
+    }
+
     /// Whether this is [`StrRef::NONE`].
     pub fn is_none(&self) -> bool {
         self.ptr.is_null()

@@ -41,6 +41,8 @@ pub struct Context {
     pub api: ApiRegistry,
     /// Applications registered at run time (by modules), beside the built-in ones.
     pub apps: crate::app::AppRegistry,
+    /// Text-to-speech engines modules registered.
+    pub tts: crate::tts::TtsRegistry,
     /// The loaded modules.
     pub modules: crate::loader::Modules,
     /// The reloadable part of the configuration.
@@ -84,6 +86,7 @@ impl Context {
             channels: ChannelTable::default(),
             api: ApiRegistry::with_builtins(),
             apps: Default::default(),
+            tts: Default::default(),
             modules: Default::default(),
             live: RwLock::new(Arc::new(live)),
             scripts: std::sync::OnceLock::new(),

@@ -19,3 +19,4 @@ pub mod media;
 pub mod registrar;
 pub mod runtime;
 pub mod script;
+pub mod tts;

@@ -10,6 +10,7 @@ use mlua::{AnyUserData, Lua, UserDataMethods, Value};
 use switch_core::media::{PlayControl, PlayEnd};
 use switch_core::script::{PlayEvent, Playback, SessionHandle};
 
+use crate::error::located;
 use crate::error::location;
 use crate::run::{run_of, Run};
 use crate::session::{status, this, LuaSession};
@@ -25,6 +26,9 @@ pub(crate) fn add_methods<M: UserDataMethods<LuaSession>>(m: &mut M) {
             stream_file(lua, &ud, &file).map(|r| status(r == Played::ToEnd))
         },
     );
+    m.add_function("speak", |lua, (ud, text): (AnyUserData, Option<String>)| {
+        speak(lua, &ud, &text.unwrap_or_default())
+    });
     m.add_function(
         "sleep",
         |lua, (ud, ms, _sync): (AnyUserData, i64, Option<i64>)| sleep(lua, &ud, ms),
@@ -122,6 +126,46 @@ pub(crate) enum Played {
     Broken,
     /// Nothing played: no call, or nothing to play.
     Nothing,
+}
+
+/// `session:speak(text)`: the engine and voice of `set_tts_params`, else of the channel
+/// variables `tts_engine` / `tts_voice`, speak it as a `tts://` playback (input callback and
+/// all); a missing engine is an error naming what is loaded.
+fn speak(lua: &Lua, ud: &AnyUserData, text: &str) -> mlua::Result<i64> {
+    let Some(h) = this(ud)?.up().cloned() else {
+        return Ok(0);
+    };
+    let chosen = run_of(lua)?.tts.borrow().clone();
+    let (engine, voice) = chosen
+        .filter(|(e, _)| !e.trim().is_empty())
+        .or_else(|| {
+            h.get_variable("tts_engine")
+                .map(|e| (e, h.get_variable("tts_voice").unwrap_or_default()))
+        })
+        .ok_or_else(|| {
+            located(
+                lua,
+                "session:speak: no TTS engine set: call session:set_tts_params(engine, voice) or set tts_engine",
+            )
+        })?;
+    // '!' separates a playlist's items.
+    let url = format!(
+        "tts://{}|{}|{}",
+        engine.trim(),
+        voice.trim(),
+        text.replace('!', ".")
+    );
+    h.set_variable("playback_status", None);
+    match stream_file(lua, ud, &url)? {
+        Played::Nothing if h.ready() => {
+            let why = h
+                .get_variable("playback_status")
+                .map(|s| s.trim_start_matches("FILE NOT FOUND: ").to_string())
+                .unwrap_or_else(|| "nothing was spoken".into());
+            Err(located(lua, format!("session:speak: {why}")))
+        }
+        played => Ok(status(played == Played::ToEnd)),
+    }
 }
 
 /// Plays `file`; digits go to the input callback, whose answer steers the playback, or are

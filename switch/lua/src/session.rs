@@ -276,12 +276,6 @@ impl UserData for LuaSession {
             Ok(0)
         });
         m.add_method("flushEvents", |_, _, ()| Ok(0));
-        m.add_method(
-            "speak",
-            |lua, _, _text: Option<String>| -> mlua::Result<i64> {
-                Err(located(lua, "session:speak: no TTS engine loaded"))
-            },
-        );
         for name in ["set_tts_params", "set_tts_parms"] {
             m.add_method(
                 name,

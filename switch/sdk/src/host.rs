@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use switch_abi::{EventRef, FrameRef, HeaderRef, HostApi, Status, StrRef};
 
 use crate::shims::{self, sink};
-use crate::{ApiCommand, Application, Error, Event, EventHandler, MediaTap};
+use crate::{ApiCommand, Application, Error, Event, EventHandler, MediaTap, TtsEngine};
 
 static HOST: AtomicPtr<HostApi> = AtomicPtr::new(ptr::null_mut());
 
@@ -156,6 +156,28 @@ impl Host {
             (self.api.register_app)(self.h(), StrRef::new(name), StrRef::new(description), vt)
         };
         check(st, || format!("register application {name}")).map(|_| ())
+    }
+
+    /// Registers a text-to-speech engine as `name` (ABI 1.1: an older switch answers
+    /// [`Status::UNSUPPORTED`]).
+    pub fn register_tts(
+        &self,
+        name: &str,
+        description: &str,
+        tts: impl TtsEngine,
+    ) -> Result<(), Error> {
+        if !self.api.has(core::mem::offset_of!(HostApi, register_tts)) {
+            return Err(Error::new(
+                Status::UNSUPPORTED,
+                format!("register TTS engine {name}: this switch predates ABI 1.1"),
+            ));
+        }
+        let vt = shims::tts_vtable(tts);
+        // SAFETY: as in register_app.
+        let st = unsafe {
+            (self.api.register_tts)(self.h(), StrRef::new(name), StrRef::new(description), vt)
+        };
+        check(st, || format!("register TTS engine {name}")).map(|_| ())
     }
 
     /// Registers an API command: `usage` is its arguments (`<uuid> start|stop <path>`).

@@ -16,6 +16,8 @@
 //!   ([`Event::custom`], [`Host::fire`]);
 //! - media taps ([`MediaTap`], [`Host::add_tap`]): 20 ms frames of a channel, both
 //!   directions, and audio injected into a channel ([`Host::inject`]);
+//! - text-to-speech engines ([`TtsEngine`], [`Host::register_tts`]) for `tts://` playbacks,
+//!   `speak` and Lua's `session:speak`;
 //! - its config file `conf/modules/<name>.toml` as text or as a serde struct
 //!   ([`Host::config`]), core settings ([`Host::setting`]);
 //! - a logger ([`info!`], [`warn!`], [`error!`], [`debug!`]), timers ([`Host::timer`]),
@@ -114,6 +116,24 @@ where
 {
     fn call(&self, args: &str) -> Result<String, String> {
         self(args)
+    }
+}
+
+/// A text-to-speech engine ([`Host::register_tts`]): `tts://<name>|voice|text` playbacks,
+/// the `speak` application and Lua's `session:speak` use it. Runs on a host thread that may
+/// block.
+pub trait TtsEngine: Send + Sync + 'static {
+    /// `text` spoken with `voice` (empty: your default): the rate (8000, 16000 or 48000)
+    /// and mono samples; `Err` with a reason the caller sees.
+    fn synthesize(&self, voice: &str, text: &str) -> Result<(u32, Vec<i16>), String>;
+}
+
+impl<F> TtsEngine for F
+where
+    F: Fn(&str, &str) -> Result<(u32, Vec<i16>), String> + Send + Sync + 'static,
+{
+    fn synthesize(&self, voice: &str, text: &str) -> Result<(u32, Vec<i16>), String> {
+        self(voice, text)
     }
 }
 

@@ -10,12 +10,12 @@ use std::sync::Mutex;
 
 use switch_abi::{
     check_header, ApiVtable, AppVtable, EventRef, EventVtable, FrameRef, HostApi, PrivateVtable,
-    SessionRef, Status, StrRef, StrSink, TapVtable, TaskVtable,
+    SessionRef, Status, StrRef, StrSink, TapVtable, TaskVtable, TtsVtable,
 };
 
 use crate::{
     ApiCommand, Application, EventHandler, EventView, Frame, Host, Level, MediaTap, Module,
-    Session, TapAction,
+    Session, TapAction, TtsEngine,
 };
 
 /// The running module, between init and shutdown.
@@ -230,6 +230,48 @@ unsafe extern "C" fn api_call<C: ApiCommand>(
             write(out, "\n");
         }
         Status::OK
+    })
+}
+
+/// The vtable of a text-to-speech engine.
+pub(crate) fn tts_vtable<T: TtsEngine>(tts: T) -> TtsVtable {
+    TtsVtable {
+        data: Box::into_raw(Box::new(tts)) as *mut c_void,
+        synthesize: tts_synthesize::<T>,
+        drop: drop_box::<T>,
+    }
+}
+
+unsafe extern "C" fn tts_synthesize<T: TtsEngine>(
+    data: *mut c_void,
+    voice: StrRef,
+    text_ref: StrRef,
+    rate: *mut u32,
+    out: StrSink,
+) -> Status {
+    guard("a TTS engine", Some(out), || {
+        // SAFETY: `data` is the T of tts_vtable (shared: T: Sync); strings valid for the call.
+        let (tts, voice, said) = unsafe { (&*(data as *const T), text(voice), text(text_ref)) };
+        let (Ok(voice), Ok(said)) = (voice, said) else {
+            write(out, "voice or text is not UTF-8");
+            return Status::INVALID;
+        };
+        match tts.synthesize(voice, said) {
+            Ok((r, samples)) => {
+                if !rate.is_null() {
+                    // SAFETY: the host's out parameter for this call.
+                    unsafe { *rate = r };
+                }
+                let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+                // SAFETY: as in write; the bytes outlive the call.
+                unsafe { (out.write)(out.ctx, StrRef::from_bytes(&bytes)) };
+                Status::OK
+            }
+            Err(e) => {
+                write(out, &e);
+                Status::ERROR
+            }
+        }
     })
 }
 

@@ -329,6 +329,34 @@ impl Call {
             let forever = spec.repeat.is_none();
             return Ok((PlayItem::Tone(spec), forever));
         }
+        if let Some(spec) = part.strip_prefix("tts://") {
+            // FreeSWITCH's tts://engine|voice|text: a module's engine speaks it (blocking,
+            // off the call's task).
+            let (engine, voice, text) = crate::tts::parse_target(spec)?;
+            let tts = self.ctx.tts.get(engine).ok_or_else(|| {
+                let loaded = self.ctx.tts.names();
+                if loaded.is_empty() {
+                    format!("no TTS engine named {engine:?} (none is loaded)")
+                } else {
+                    format!(
+                        "no TTS engine named {engine:?} (loaded: {})",
+                        loaded.join(", ")
+                    )
+                }
+            })?;
+            let (voice, text) = (voice.to_string(), text.to_string());
+            let (rate, samples) =
+                tokio::task::spawn_blocking(move || tts.synthesize(&voice, &text))
+                    .await
+                    .map_err(|e| e.to_string())??;
+            return Ok((
+                PlayItem::Sound(switch_media::session::Sound {
+                    samples: samples.into(),
+                    rate,
+                }),
+                false,
+            ));
+        }
         if let Some(stream) = part.strip_prefix("local_stream://") {
             // FreeSWITCH's music on hold streams: `moh` (or `default`) loops music/moh.wav.
             let name = match stream.trim() {

@@ -524,6 +524,19 @@ impl Call {
                 self.answer().await?;
                 self.playback(args, "").await?;
             }
+            // FreeSWITCH's speak engine|voice|text (tts_engine / tts_voice fill what is left out).
+            "speak" => {
+                self.answer().await?;
+                let target = match args.matches('|').count() {
+                    0 => format!(
+                        "{}|{}|{args}",
+                        self.vars.get("tts_engine").map_or("", String::as_str),
+                        self.vars.get("tts_voice").map_or("", String::as_str)
+                    ),
+                    _ => args.to_string(),
+                };
+                self.playback(&format!("tts://{target}"), "").await?;
+            }
             "send_dtmf" => self.send_dtmf(args),
             "echo" => {
                 self.answer().await?;

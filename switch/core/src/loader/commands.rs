@@ -81,8 +81,13 @@ fn summary(rec: &ModuleRecord) -> String {
             v.join(", ")
         }
     };
+    let tts = if regs.tts.is_empty() {
+        String::new()
+    } else {
+        format!("; tts {}", regs.tts.join(", "))
+    };
     format!(
-        "applications {}; api {}; event subscriptions {}",
+        "applications {}; api {}; event subscriptions {}{tts}",
         list(&regs.apps),
         list(&regs.apis),
         regs.subs.len()
@@ -173,6 +178,9 @@ fn teardown(ctx: &Arc<Context>, rec: Arc<ModuleRecord>, hang_up: &[String]) -> S
             "MANAGER_REQUEST",
             Some(&format!("module {name} unloaded")),
         );
+    }
+    for t in std::mem::take(&mut rec.regs().tts) {
+        ctx.tts.unregister(&t);
     }
     let (apps, apis, subs, taps, timers) = {
         let mut r = rec.regs();

@@ -12,8 +12,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use switch_abi::{
-    ApiVtable, AppVtable, Header, HostApi, SessionRef, Status, StrRef, StrSink, LOG_DEBUG,
-    LOG_ERROR, LOG_INFO, LOG_WARN,
+    ApiVtable, AppVtable, Header, HostApi, SessionRef, Status, StrRef, StrSink, TtsVtable,
+    LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN,
 };
 
 use super::record::{ModuleRecord, CRASH_CAUSE};
@@ -60,6 +60,7 @@ pub(super) fn table(host: *mut c_void) -> HostApi {
         timer: w::h_timer,
         cancel_timer: w::h_cancel_timer,
         post: w::h_post,
+        register_tts: h_register_tts,
     }
 }
 
@@ -336,6 +337,92 @@ unsafe extern "C" fn h_register_app(
         }
         rec.regs().apps.push(name.to_string());
         tracing::debug!(module = %rec.name(), app = name, "application registered");
+        Ok(Status::OK)
+    })
+}
+
+/// A module's text-to-speech engine.
+struct ModuleTts {
+    obj: Owned,
+    synthesize: unsafe extern "C" fn(*mut c_void, StrRef, StrRef, *mut u32, StrSink) -> Status,
+    name: String,
+}
+
+impl crate::tts::TtsEngine for ModuleTts {
+    fn synthesize(&self, voice: &str, text: &str) -> Result<(u32, Vec<i16>), String> {
+        let rec = &self.obj.rec;
+        let Some(_in) = rec.enter() else {
+            return Err(format!(
+                "module {} is {}: TTS engine {} not run",
+                rec.name(),
+                rec.state_text(),
+                self.name
+            ));
+        };
+        let mut out = Vec::new();
+        let mut rate = 0u32;
+        // SAFETY: the module's own function and data; the strings, `rate` and the sink
+        // outlive the call.
+        let st = unsafe {
+            (self.synthesize)(
+                self.obj.data,
+                StrRef::new(voice),
+                StrRef::new(text),
+                &mut rate,
+                sink(&mut out),
+            )
+        };
+        match st {
+            Status::PANIC => {
+                let what = format!("panicked in TTS engine {}", self.name);
+                rec.fail(&what, None);
+                Err(format!("module {} {what}", rec.name()))
+            }
+            s if s.is_ok() => {
+                if ![8000, 16000, 48000].contains(&rate) {
+                    return Err(format!("TTS engine {} gave audio at {rate} Hz", self.name));
+                }
+                let samples = out
+                    .chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]]))
+                    .collect();
+                Ok((rate, samples))
+            }
+            _ => Err(format!(
+                "TTS engine {}: {}",
+                self.name,
+                String::from_utf8_lossy(&out).trim()
+            )),
+        }
+    }
+}
+
+unsafe extern "C" fn h_register_tts(
+    host: *mut c_void,
+    name: StrRef,
+    description: StrRef,
+    tts: TtsVtable,
+) -> Status {
+    catch(|| {
+        // SAFETY: as in h_log.
+        let rec = unsafe { record(host)? };
+        let owner = rec.arc().ok_or(Status::UNLOADING)?;
+        let obj = Owned::new(owner, tts.data, tts.drop);
+        // SAFETY: strings valid for the call.
+        let (name, _description) = unsafe { (arg(name)?, arg(description)?) };
+        valid_name(name)?;
+        let ctx = context(rec)?;
+        let engine = Arc::new(ModuleTts {
+            obj,
+            synthesize: tts.synthesize,
+            name: name.to_string(),
+        });
+        if let Err(e) = ctx.tts.register(name, rec.name(), engine) {
+            tracing::warn!(module = %rec.name(), "{e}");
+            return Err(Status::EXISTS);
+        }
+        rec.regs().tts.push(name.to_string());
+        tracing::debug!(module = %rec.name(), tts = name, "TTS engine registered");
         Ok(Status::OK)
     })
 }

@@ -42,6 +42,8 @@ pub(super) struct SubReg {
 pub(super) struct Regs {
     pub apps: Vec<String>,
     pub apis: Vec<String>,
+    /// Text-to-speech engines.
+    pub tts: Vec<String>,
     pub subs: HashMap<u64, SubReg>,
     pub taps: HashMap<u64, TapReg>,
     pub timers: HashMap<u64, tokio::task::JoinHandle<()>>,
