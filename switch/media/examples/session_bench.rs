@@ -42,9 +42,10 @@
 //! own coder state, some tens of KB, is not counted); 84 KB of a transcoding call are the two
 //! jitter buffers (28 slots of 1500 bytes each).
 //!
-//! The target, Opus<->PCMU under 1 % of one core per call, is **missed at complexity
-//! 5** (1.15-1.27 %; 2 cores still hold 152-174 such calls, so the ">= 150 calls" half holds,
-//! barely). Opus encoder cost per 20 ms frame on PCMU speech upsampled to 48 kHz, and the
+//! The target, Opus<->PCMU under 1 % of one core per call, was **missed at complexity
+//! 5** with a fullband encoder (1.15-1.27 %, the figures below); the session now caps the
+//! encoder's bandwidth to its source (narrowband from an 8 kHz leg) and the measured
+//! PCMU<->opus session is 0.84 % (2026-12-01, quiet box). Opus encoder cost per 20 ms frame on PCMU speech upsampled to 48 kHz, and the
 //! PCMU<->opus session it gives (measured session at 5, plus 50 x the encoder difference):
 //!
 //! | Opus encoder                         | µs per frame | PCMU<->opus % of a core | G.722<->opus % |
@@ -65,9 +66,8 @@
 //! complexity 1 still does (0.86-0.92 %). Capping the encoder's bandwidth to that of the
 //! audio it is given (narrowband when the other leg is 8 kHz: nothing above 4 kHz is there to
 //! code) halves the encoder at complexity 5 and meets the target without lowering the
-//! complexity. Neither can be chosen through `MediaSession` today: `LegCodec::fmtp` goes to
-//! `OpusConfig::from_fmtp`, which never sets `complexity`, and the bandwidth follows only the
-//! peer's `maxplaybackrate`; this bench measures the encoder alone for those rows.
+//! complexity. Both are in `MediaSession` now (the complexity from `media.opus_complexity`,
+//! the cap from the other leg's rate); the table's rows measure the encoder alone.
 //!
 //! [`MediaSession`]: switch_media::session::MediaSession
 
