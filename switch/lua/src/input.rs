@@ -190,24 +190,11 @@ pub(crate) fn stream_file(lua: &Lua, ud: &AnyUserData, file: &str) -> mlua::Resu
     let end = loop {
         match run.wait(|| playback.next_event()) {
             PlayEvent::Digit { digit, duration_ms } => {
-                let cb = run
-                    .input
-                    .borrow()
-                    .as_ref()
-                    .map(|c| (c.function(lua), c.argument(lua)));
-                match cb {
-                    Some((f, arg)) => {
-                        let Some(f) = f? else { continue };
-                        let obj = lua.create_table()?;
-                        obj.raw_set("digit", digit.to_string())?;
-                        obj.raw_set("duration", duration_ms)?;
-                        let answer = match f.call::<Value>((ud.clone(), "dtmf", obj, arg?)) {
-                            Ok(v) => callback_text(&v),
-                            Err(e) => {
-                                run.callback_failed("input callback", e)?;
-                                Some("SCRIPT_ERROR".to_string())
-                            }
-                        };
+                let obj = lua.create_table()?;
+                obj.raw_set("digit", digit.to_string())?;
+                obj.raw_set("duration", duration_ms)?;
+                match call_input(lua, ud, "dtmf", Value::Table(obj))? {
+                    Some(answer) => {
                         if !steer(lua, &playback, answer.as_deref()) {
                             broken = true;
                             playback.stop();
@@ -218,21 +205,8 @@ pub(crate) fn stream_file(lua: &Lua, ud: &AnyUserData, file: &str) -> mlua::Resu
             }
             PlayEvent::Event(event) => {
                 // FreeSWITCH: callback(session, "event", event, arg); no callback, no event.
-                let cb = run
-                    .input
-                    .borrow()
-                    .as_ref()
-                    .map(|c| (c.function(lua), c.argument(lua)));
-                if let Some((f, arg)) = cb {
-                    let Some(f) = f? else { continue };
-                    let obj = lua.create_userdata(crate::event::received(*event))?;
-                    let answer = match f.call::<Value>((ud.clone(), "event", obj, arg?)) {
-                        Ok(v) => callback_text(&v),
-                        Err(e) => {
-                            run.callback_failed("input callback", e)?;
-                            Some("SCRIPT_ERROR".to_string())
-                        }
-                    };
+                let obj = lua.create_userdata(crate::event::received(*event))?;
+                if let Some(answer) = call_input(lua, ud, "event", Value::UserData(obj))? {
                     if !steer(lua, &playback, answer.as_deref()) {
                         broken = true;
                         playback.stop();
@@ -248,6 +222,36 @@ pub(crate) fn stream_file(lua: &Lua, ud: &AnyUserData, file: &str) -> mlua::Resu
         PlayEnd::Finished if !broken => Played::ToEnd,
         _ => Played::Broken,
     })
+}
+
+/// Calls the input callback with `(session, kind, obj, arg)`: `None` when there is no
+/// callback, else its answer (`SCRIPT_ERROR` when it failed and the script goes on).
+fn call_input(
+    lua: &Lua,
+    ud: &AnyUserData,
+    kind: &str,
+    obj: Value,
+) -> mlua::Result<Option<Option<String>>> {
+    let run = run_of(lua)?;
+    let cb = run
+        .input
+        .borrow()
+        .as_ref()
+        .map(|c| (c.function(lua), c.argument(lua)));
+    let Some((f, arg)) = cb else {
+        return Ok(None);
+    };
+    // A callback naming a function that does not exist (yet) answers nothing.
+    let Some(f) = f? else {
+        return Ok(Some(None));
+    };
+    Ok(Some(match f.call::<Value>((ud.clone(), kind, obj, arg?)) {
+        Ok(v) => callback_text(&v),
+        Err(e) => {
+            run.callback_failed("input callback", e)?;
+            Some("SCRIPT_ERROR".to_string())
+        }
+    }))
 }
 
 /// What a callback returned, as FreeSWITCH reads it (`lua_tostring`: strings and numbers).
