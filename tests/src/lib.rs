@@ -23,7 +23,7 @@ pub mod wav;
 pub use baresip::Baresip;
 pub use cdr::CdrRow;
 pub use esl::{EslClient, EslMessage};
-pub use process::{peer_available, TestDir};
+pub use process::{peer_available, wait_until, TestDir};
 pub use rtp::{RtpSink, RtpSource, RtpStats, G711};
 pub use sip_udp::{SipResponse, SipUdp};
 pub use sipp::{Sipp, SippResult};

@@ -179,6 +179,11 @@ impl Switch {
     }
 
     /// The SIP port (UDP and TCP).
+    /// Runs an API command over the event socket (password ClueCon) and returns the reply.
+    pub fn api(&self, cmd: &str) -> String {
+        crate::esl::EslClient::login(self.esl_addr(), "ClueCon").api(cmd)
+    }
+
     pub fn sip_port(&self) -> u16 {
         self.sip_port
     }

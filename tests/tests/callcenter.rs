@@ -1,10 +1,10 @@
 //! mod_callcenter end to end: SIPp agents registered as users, SIPp callers dialling the
 //! queues, the ACD's choices checked in the calls the agents get, its events and its tables.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ferroswitch_tests::lua::{self, Ends};
-use ferroswitch_tests::{peer_available, EslClient, RtpSink, Sipp, Switch, TestDir};
+use ferroswitch_tests::{peer_available, wait_until, EslClient, RtpSink, Sipp, Switch, TestDir};
 
 /// A callcenter config with `agents` (name, extra TOML lines) in queue `sales` (7001) of `strategy`.
 fn conf(strategy: &str, queue_extra: &str, agents: &[(&str, &str)]) -> String {
@@ -21,22 +21,6 @@ fn conf(strategy: &str, queue_extra: &str, agents: &[(&str, &str)]) -> String {
         ));
     }
     s
-}
-
-fn api(sw: &Switch, cmd: &str) -> String {
-    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    esl.api(cmd)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The `callcenter::info` events (CC-Action, CC-Agent) seen on `esl` within `timeout`.
@@ -72,7 +56,7 @@ fn cc_calls(sw: &Switch) -> Vec<(Option<String>, String)> {
 
 /// `callcenter_config agent list` row of `agent`: (status, state, calls_answered).
 fn agent_row(sw: &Switch, agent: &str) -> Option<(String, String, String)> {
-    let list = api(sw, "callcenter_config agent list");
+    let list = sw.api("callcenter_config agent list");
     list.lines().find_map(|l| {
         let f: Vec<&str> = l.split('|').collect();
         (f.first() == Some(&agent) && f.len() > 17)
@@ -171,7 +155,7 @@ fn a_callback_keeps_the_place_and_bridges_the_customer_on_answer() {
         .key("sinkport", to_customer.port())
         .spawn();
     ask_for_callback(&sw);
-    let waiting = api(&sw, "callcenter_config queue count callbacks sales");
+    let waiting = sw.api("callcenter_config queue count callbacks sales");
     assert_eq!(waiting.trim(), "1", "one callback waits");
     // An agent logs in: the customer is called back, then bridged to it.
     let to_agent = RtpSink::bind();
@@ -179,7 +163,7 @@ fn a_callback_keeps_the_place_and_bridges_the_customer_on_answer() {
         .key("sinkport", to_agent.port())
         .duration_ms(3000)
         .spawn();
-    let r = api(&sw, "callcenter_config agent set status 1001 Available");
+    let r = sw.api("callcenter_config agent set status 1001 Available");
     assert!(r.starts_with("+OK"), "{r}");
     agent.wait().assert_passed();
     customer.wait().assert_passed();
@@ -203,7 +187,8 @@ fn a_callback_keeps_the_place_and_bridges_the_customer_on_answer() {
             .any(|(by, _)| by.as_deref() == Some("1001"))
     });
     assert_eq!(
-        api(&sw, "callcenter_config queue count callbacks sales").trim(),
+        sw.api("callcenter_config queue count callbacks sales")
+            .trim(),
         "0"
     );
 }
@@ -225,12 +210,13 @@ fn agent_state_and_waiting_callbacks_survive_a_restart() {
         "callcenter_config agent set status 1001 'On Break'",
         "callcenter_config agent set skills 1001 english=5,billing=2",
     ] {
-        let r = api(&sw, cmd);
+        let r = sw.api(cmd);
         assert!(r.starts_with("+OK"), "{cmd}: {r}");
     }
     ask_for_callback(&sw);
     assert_eq!(
-        api(&sw, "callcenter_config queue count callbacks sales").trim(),
+        sw.api("callcenter_config queue count callbacks sales")
+            .trim(),
         "1"
     );
     sw.stop();
@@ -241,10 +227,11 @@ fn agent_state_and_waiting_callbacks_survive_a_restart() {
         row.0, "On Break",
         "the status set at run time wins over the file"
     );
-    let skills = api(&sw, "callcenter_config agent get skills 1001");
+    let skills = sw.api("callcenter_config agent get skills 1001");
     assert!(skills.contains("billing=2"), "skills kept: {skills}");
     assert_eq!(
-        api(&sw, "callcenter_config queue count callbacks sales").trim(),
+        sw.api("callcenter_config queue count callbacks sales")
+            .trim(),
         "1",
         "the waiting callback was kept"
     );
@@ -258,7 +245,7 @@ fn agent_state_and_waiting_callbacks_survive_a_restart() {
         .key("sinkport", to_agent.port())
         .duration_ms(2000)
         .spawn();
-    let r = api(&sw, "callcenter_config agent set status 1001 Available");
+    let r = sw.api("callcenter_config agent set status 1001 Available");
     assert!(r.starts_with("+OK"), "{r}");
     agent.wait().assert_passed();
     customer.wait().assert_passed();
@@ -361,7 +348,7 @@ fn extension_7000_picks_the_queue_with_the_shortest_predicted_wait() {
         [[tiers]]\nqueue = \"sales\"\nagent = \"1001\"\n\n\
         [[tiers]]\nqueue = \"support\"\nagent = \"1003\"\n";
     let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", cc)], &[]);
-    let predict = api(&sw, "callcenter_config queue predict sales support");
+    let predict = sw.api("callcenter_config queue predict sales support");
     assert!(
         predict
             .lines()
@@ -439,7 +426,7 @@ fn cc_export_vars_reach_the_agent_offering_event_and_the_agent_leg() {
         .to_string();
     let mut seen = String::new();
     wait_until("crm_id on the agent's leg", Duration::from_secs(3), || {
-        seen = api(&sw, &format!("uuid_getvar {leg} crm_id"));
+        seen = sw.api(&format!("uuid_getvar {leg} crm_id"));
         seen.trim() == "C-42"
     });
     caller.wait().assert_passed();

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use ferroswitch_tests::sipp::SippProcess;
-use ferroswitch_tests::{peer_available, ports, EslClient, Sipp, Switch};
+use ferroswitch_tests::{peer_available, ports, wait_until, EslClient, Sipp, Switch};
 
 const DIALPLAN: &str = r#"
 [[rule]]
@@ -73,22 +73,6 @@ fn start(cc: &str) -> (Switch, Events) {
             seen: Vec::new(),
         },
     )
-}
-
-fn api(sw: &Switch, cmd: &str) -> String {
-    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    esl.api(cmd)
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 // --- peers -------------------------------------------------------------------------------
@@ -342,7 +326,7 @@ fn row<'a>(rows: &'a [CcCall], cid: &str) -> &'a CcCall {
 /// `callcenter_config agent list` row of `agent`: (status, state, no_answer_count,
 /// calls_answered).
 fn agent_row(sw: &Switch, agent: &str) -> (String, String, String, String) {
-    let list = api(sw, "callcenter_config agent list");
+    let list = sw.api("callcenter_config agent list");
     list.lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split('|').collect();
@@ -518,7 +502,7 @@ fn agent_with_fewest_calls_prefers_who_answered_least() {
     let two = agent_answers(&sw, "1002", 200, 500, 2);
     call_through(&sw, "1010", "7001");
     call_through(&sw, "1011", "7001");
-    let r = api(&sw, "callcenter_config agent set status 1002 Available");
+    let r = sw.api("callcenter_config agent set status 1002 Available");
     assert!(r.starts_with("+OK"), "{r}");
     // 1002 has answered 0 (then 1) calls against 1001's 2: it gets both. Longest idle,
     // round robin or top-down would give the fourth to 1001.
@@ -779,7 +763,7 @@ fn a_caller_who_hangs_up_before_any_offer_has_abandoned() {
     let agent = agent_answers(&sw, "1001", 200, 500, 1);
     let caller = caller_hangs_up(&sw, "1010", "7001", 2000);
     ev.wait_for("member-queue-start", "", "1010");
-    let members = api(&sw, "callcenter_config queue list members sales");
+    let members = sw.api("callcenter_config queue list members sales");
     assert!(members.contains("1010"), "{members}");
     caller.wait().assert_passed();
     let e = ev.wait_for("member-queue-end", "", "1010");
@@ -793,7 +777,7 @@ fn a_caller_who_hangs_up_before_any_offer_has_abandoned() {
     assert_eq!(c.exit_reason, "abandoned", "{c:?}");
     assert_eq!((c.answered_by.as_deref(), c.offers), (None, 0), "{c:?}");
     assert!(c.wait_ms >= 1500, "{c:?}");
-    let members = api(&sw, "callcenter_config queue list members sales");
+    let members = sw.api("callcenter_config queue list members sales");
     assert!(!members.contains("1010"), "{members}");
     let r = agent.stop();
     assert_eq!(
