@@ -99,3 +99,19 @@ end
 pub fn script(source: &str) -> String {
     format!("{} {source}", RESULT.replace('\n', " "))
 }
+
+/// The value a test script logged with `R(key, ...)` (see [`RESULT`]), waiting up to 15 s for
+/// it; panics when it never comes.
+pub fn result(sw: &Switch, key: &str) -> String {
+    let tag = format!("RESULT {key}=");
+    let line = sw
+        .wait_log(&[&tag], std::time::Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("no {tag} in the log"));
+    let at = line.find(&tag).unwrap_or(0) + tag.len();
+    line[at..]
+        .split(" script=")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}

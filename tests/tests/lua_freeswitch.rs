@@ -8,24 +8,10 @@
 use std::time::Duration;
 
 use ferroswitch_tests::esl::EslClient;
-use ferroswitch_tests::lua::{caller_with_digits, script, Ends, DISPATCH};
+use ferroswitch_tests::lua::{caller_with_digits, result, script, Ends, DISPATCH};
 use ferroswitch_tests::{peer_available, RtpSink, Switch};
 
 const T: Duration = Duration::from_secs(15);
-
-fn result(sw: &Switch, key: &str) -> String {
-    let tag = format!("RESULT {key}=");
-    let line = sw
-        .wait_log(&[&tag], T)
-        .unwrap_or_else(|| panic!("no {tag} in the log"));
-    let at = line.find(&tag).unwrap_or(0) + tag.len();
-    line[at..]
-        .split(" script=")
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
 
 #[test]
 fn api_event_globals_msleep_session_and_console_log() {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use ferroswitch_tests::esl::EslClient;
-use ferroswitch_tests::lua::{caller_playing, caller_with_digits, script, Ends, DISPATCH};
+use ferroswitch_tests::lua::{caller_playing, caller_with_digits, result, script, Ends, DISPATCH};
 use ferroswitch_tests::{peer_available, wav, RtpSink, Switch};
 
 const T: Duration = Duration::from_secs(15);
@@ -14,20 +14,6 @@ const T: Duration = Duration::from_secs(15);
 fn switch(name: &str, source: &str) -> Switch {
     let s = script(source);
     Switch::start_with_scripts(&[("default.lua", DISPATCH), (name, &s)], &[])
-}
-
-fn result(sw: &Switch, key: &str) -> String {
-    let tag = format!("RESULT {key}=");
-    let line = sw
-        .wait_log(&[&tag], T)
-        .unwrap_or_else(|| panic!("no {tag} in the log"));
-    let at = line.find(&tag).unwrap_or(0) + tag.len();
-    line[at..]
-        .split(" script=")
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string()
 }
 
 #[test]

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use ferroswitch_tests::esl::EslClient;
-use ferroswitch_tests::lua::{caller_expecting, caller_with_digits, script, Ends, DISPATCH};
+use ferroswitch_tests::lua::{
+    caller_expecting, caller_with_digits, result, script, Ends, DISPATCH,
+};
 use ferroswitch_tests::{peer_available, RtpSink, Sipp, Switch, TestDir};
 
 const T: Duration = Duration::from_secs(10);
@@ -15,19 +17,6 @@ fn switch(scripts: &[(&str, String)]) -> Switch {
     let mut all: Vec<(&str, &str)> = vec![("default.lua", DISPATCH)];
     all.extend(scripts.iter().map(|(n, s)| (*n, s.as_str())));
     Switch::start_with_scripts(&all, &[])
-}
-
-fn result(sw: &Switch, key: &str) -> String {
-    let line = sw
-        .wait_log(&[&format!("RESULT {key}=")], T)
-        .unwrap_or_else(|| panic!("no RESULT {key} in the log"));
-    let at = line.find(&format!("RESULT {key}=")).unwrap_or(0) + key.len() + 8;
-    line[at..]
-        .split(" script=")
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string()
 }
 
 #[test]

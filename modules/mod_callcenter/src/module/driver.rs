@@ -37,8 +37,6 @@ struct Leg {
     agent: String,
     /// The engine no longer wants it (CancelOffer): hang it up whatever happens.
     canceled: bool,
-    /// Bridged to this member.
-    member: Option<String>,
     /// Answered and being bridged (`ring` feeding the result, `bridge` joining it): a
     /// hangup now is reported after the bridge, as a failed bridge or an agent hangup.
     bridging: bool,
@@ -436,9 +434,6 @@ impl Cc {
     }
 
     fn bridge(self: &Arc<Self>, b: Bridge) {
-        if let Some(l) = lock(&self.legs).get_mut(&b.agent_uuid) {
-            l.member = Some(b.member_uuid.clone());
-        }
         let mailbox = self.existing_mailbox(&b.member_uuid);
         if let Some(m) = &mailbox {
             m.set_bridged(true);
