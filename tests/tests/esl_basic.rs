@@ -451,6 +451,87 @@ fn a_client_that_never_reads_does_not_stall_the_others() {
     drop(stuck);
 }
 
+/// A client that stops reading for a while overflows its queues; once it reads again it is
+/// told how many events it lost (TRAP) and gets new events again, without sending anything.
+#[test]
+fn a_client_that_pauses_is_told_what_it_lost_and_gets_events_again() {
+    use std::io::{Read, Write};
+    let sw = Switch::start(&[("esl.event_queue", "50")]);
+    let mut slow = EslClient::login(sw.esl_addr(), PW);
+    assert_eq!(
+        slow.command("event plain CUSTOM test::flood test::after"),
+        "+OK event listener enabled plain"
+    );
+    // The flood, pipelined from a raw connection whose replies a thread reads: 4,000 events
+    // of 4 KB are more than the kernel buffers, the outbound queue and the 50 queued.
+    let mut src = std::net::TcpStream::connect(sw.esl_addr()).expect("connect");
+    src.write_all(format!("auth {PW}\n\n").as_bytes())
+        .expect("auth");
+    let mut replies = src.try_clone().expect("clone");
+    let reader = std::thread::spawn(move || {
+        let (mut buf, mut n) = (vec![0u8; 1 << 16], 0usize);
+        let needle = b"Reply-Text: +OK";
+        let mut tail: Vec<u8> = Vec::new();
+        while let Ok(k) = replies.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+            tail.extend_from_slice(&buf[..k]);
+            n += tail.windows(needle.len()).filter(|w| w == needle).count();
+            let keep = tail.len().saturating_sub(needle.len());
+            tail.drain(..keep);
+            if n > 4000 {
+                break;
+            }
+        }
+        n
+    });
+    let pad = "x".repeat(4000);
+    for n in 0..4000 {
+        let cmd =
+            format!("sendevent CUSTOM\nEvent-Subclass: test::flood\nX-N: {n}\nX-Pad: {pad}\n\n");
+        src.write_all(cmd.as_bytes()).expect("flood");
+    }
+    let acked = reader.join().expect("reader");
+    assert!(acked > 4000, "auth and 4000 sendevents answered: {acked}");
+    // Reading again: the flood events that fitted in the queues, until it is quiet.
+    let lost_in = |e: &ferroswitch_tests::EslMessage| -> usize {
+        (e.header("Event-Name") == Some("TRAP"))
+            .then(|| e.header("Lost-Events").and_then(|n| n.parse().ok()))
+            .flatten()
+            .unwrap_or(0)
+    };
+    let (mut got, mut lost) = (0, 0);
+    while let Some(m) = slow.read(Duration::from_secs(2)) {
+        let e = m.plain_event();
+        if e.header("Event-Subclass") == Some("test::flood") {
+            got += 1;
+        }
+        lost += lost_in(&e);
+    }
+    assert!((50..4000).contains(&got), "{got} flood events read");
+    // The next event brings a TRAP counting the lost ones, then the event itself, though
+    // the client sent nothing since its pause.
+    let mut other = EslClient::login(sw.esl_addr(), PW);
+    let r = other.command("sendevent CUSTOM\nEvent-Subclass: test::after\nX-Tag: back");
+    assert_eq!(r, "+OK");
+    let after = slow.wait_event(Duration::from_secs(10), |e| {
+        lost += lost_in(e);
+        e.header("Event-Subclass") == Some("test::after")
+    });
+    assert!(lost > 0, "a TRAP told the client it lost events");
+    assert_eq!(
+        lost + got,
+        4000,
+        "every flood event was either delivered or counted lost"
+    );
+    assert_eq!(
+        after.as_ref().and_then(|e| e.header("X-Tag")),
+        Some("back"),
+        "no event after the pause"
+    );
+}
+
 #[test]
 fn acl_refuses_other_sources_and_repeated_bad_passwords_are_blocked() {
     let sw = Switch::start(&[("esl.acl", r#"["10.0.0.0/8"]"#)]);

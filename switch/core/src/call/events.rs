@@ -330,12 +330,12 @@ impl Call {
             e.add(n, v.as_str());
         }
         for (n, v) in self.builtin_vars(info) {
-            e.add(&format!("variable_{n}"), v);
+            e.add_var(n, &v);
         }
         let mut vars: Vec<_> = self.vars.iter().collect();
-        vars.sort();
+        vars.sort_unstable();
         for (n, v) in vars {
-            e.add(&format!("variable_{n}"), v.as_str());
+            e.add_var(n, v);
         }
         self.ctx.events.fire(e);
     }

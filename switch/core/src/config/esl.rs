@@ -22,6 +22,9 @@ pub struct EslConfig {
     pub acl: Vec<Cidr>,
     /// `esl.heartbeat`: period of the HEARTBEAT event; `None` (0 in the file) disables it.
     pub heartbeat: Option<Duration>,
+    /// `esl.event_queue`: events queued for one client before it loses them (counted,
+    /// and told with a TRAP event once it catches up).
+    pub event_queue: usize,
 }
 
 impl EslConfig {
@@ -41,6 +44,7 @@ impl Default for EslConfig {
                 "::1/128".parse().unwrap_or_else(|_| unreachable!()),
             ],
             heartbeat: Some(Duration::from_secs(20)),
+            event_queue: crate::event::DEFAULT_QUEUE,
         }
     }
 }
@@ -52,6 +56,7 @@ pub(crate) struct RawEsl {
     password: String,
     acl: Vec<String>,
     heartbeat: u64,
+    event_queue: usize,
 }
 
 impl Default for RawEsl {
@@ -62,6 +67,7 @@ impl Default for RawEsl {
             password: d.password,
             acl: d.acl.iter().map(|c| c.to_string()).collect(),
             heartbeat: d.heartbeat.map_or(0, |h| h.as_secs()),
+            event_queue: d.event_queue,
         }
     }
 }
@@ -95,11 +101,18 @@ impl RawEsl {
                     .map_err(|e| bad(&format!("esl.acl[{i}]"), format!("{e}")))
             })
             .collect::<Result<_, _>>()?;
+        if !(1..=1_000_000).contains(&self.event_queue) {
+            return Err(bad(
+                "esl.event_queue",
+                format!("{} is out of range 1-1000000", self.event_queue),
+            ));
+        }
         Ok(EslConfig {
             listen,
             password: self.password,
             acl,
             heartbeat: (self.heartbeat > 0).then(|| Duration::from_secs(self.heartbeat)),
+            event_queue: self.event_queue,
         })
     }
 }

@@ -493,6 +493,12 @@ fn esl_section_defaults_and_errors() {
     assert_eq!(e.key.as_deref(), Some("esl.acl[0]"));
     let (_c, e) = main_error("[esl]\npassword = \"\"\n");
     assert_eq!(e.key.as_deref(), Some("esl.password"));
+    assert_eq!(c.esl.event_queue, 10_000);
+    let (_c, e) = main_error("[esl]\n\nevent_queue = 0\n");
+    assert_eq!(
+        (e.key.as_deref(), e.line),
+        (Some("esl.event_queue"), Some(3))
+    );
 }
 
 #[test]

@@ -13,16 +13,22 @@ use tokio::sync::mpsc;
 
 use super::command::Request;
 use super::parser::{Frame, Mode, ParseError, Parser};
-use super::wire::{self, api_response, command_reply, event_frame};
+use super::wire::{self, api_response, command_reply};
 use super::Throttle;
 use crate::context::Context;
-use crate::event::{Event, EventFormat, Interest, Subscription, DEFAULT_QUEUE, MYEVENTS};
+use crate::event::{Event, EventFormat, Interest, Subscription, MYEVENTS};
 use crate::log::{hub, parse_fs_level, LogSubscription};
 
 /// Frames waiting for the socket; past this the client is not reading and is dropped.
 const OUT_QUEUE: usize = 512;
 /// Room kept in the outbound queue for replies: events wait while less is free.
 const REPLY_ROOM: usize = 32;
+/// Writes of events to one client are at most this often: events that come within it wait
+/// and go out together, one syscall for many frames under load. An idle connection's first
+/// event, and every reply, is written at once.
+const EVENT_COALESCE: Duration = Duration::from_millis(5);
+/// What one write gathers at most.
+const BATCH_BYTES: usize = 256 * 1024;
 /// A write that makes no progress for this long disconnects the client.
 const WRITE_STALL: Duration = Duration::from_secs(10);
 /// A frame started but not finished within this long disconnects the client.
@@ -34,6 +40,22 @@ const AUTH_FAIL_DELAY: Duration = Duration::from_millis(500);
 /// Log lines queued per client.
 const LOG_QUEUE: usize = 2000;
 
+/// What the writer task writes: a reply (written at once) or an event, whose frame the
+/// event serialized once for every subscriber.
+enum Out {
+    Text(String),
+    Event(Arc<Event>, EventFormat),
+}
+
+impl Out {
+    fn append_to(&self, batch: &mut String) {
+        match self {
+            Out::Text(t) => batch.push_str(t),
+            Out::Event(e, format) => batch.push_str(e.frame(*format)),
+        }
+    }
+}
+
 /// What the reader task reports.
 enum Input {
     Frame(Frame),
@@ -43,7 +65,7 @@ enum Input {
 struct Conn {
     ctx: Arc<Context>,
     peer: SocketAddr,
-    out: mpsc::Sender<String>,
+    out: mpsc::Sender<Out>,
     authed: bool,
     events: Option<Subscription>,
     format: EventFormat,
@@ -107,6 +129,7 @@ async fn run(
     let auth_deadline = tokio::time::Instant::now() + AUTH_TIMEOUT;
     loop {
         let room = c.out.capacity() > REPLY_ROOM;
+        let waiter = (!room).then(|| c.out.clone());
         let authed = c.authed;
         tokio::select! {
             input = in_rx.recv() => match input {
@@ -124,7 +147,14 @@ async fn run(
                 None => break,
             },
             Some(ev) = recv_event(&mut c.events), if room => {
-                c.send(event_frame(&ev, c.format));
+                c.send_event(ev);
+                // Take what else is queued in the same wake-up.
+                while c.out.capacity() > REPLY_ROOM {
+                    match c.events.as_mut().and_then(Subscription::try_recv) {
+                        Some(ev) => c.send_event(ev),
+                        None => break,
+                    }
+                }
             }
             Some(line) = recv_log(&mut c.logs), if room => {
                 c.send(line.frame());
@@ -134,6 +164,9 @@ async fn run(
                 c.send(wire::DISCONNECT_NOTICE.to_string());
                 break;
             }
+            // The queue was nearly full: wake when the writer has made room again (the
+            // permits are given back at once), so events flow again after a slow patch.
+            _ = room_again(&waiter) => {}
             _ = c.out.closed() => break,
         }
         if c.dead || c.out.is_closed() {
@@ -149,6 +182,16 @@ async fn run(
         let _ = writer.await;
     }
     tracing::debug!(source = %peer, "event socket: connection closed");
+}
+
+/// Returns once the outbound queue has room for events again; never without a sender.
+async fn room_again(out: &Option<mpsc::Sender<Out>>) {
+    match out {
+        Some(out) => {
+            let _ = out.reserve_many(REPLY_ROOM + 1).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv_event(s: &mut Option<Subscription>) -> Option<Arc<Event>> {
@@ -205,16 +248,37 @@ async fn read_loop(mut read: OwnedReadHalf, tx: mpsc::Sender<Input>) {
     }
 }
 
-async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>, peer: SocketAddr) {
+async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer: SocketAddr) {
     let mut batch = String::new();
-    while let Some(frame) = rx.recv().await {
-        // Whatever else is queued goes out in the same write: one syscall per burst.
+    // When the last write was: a write of events only waits until EVENT_COALESCE after it.
+    let mut last_write: Option<tokio::time::Instant> = None;
+    while let Some(first) = rx.recv().await {
         batch.clear();
-        batch.push_str(&frame);
-        while batch.len() < 64 * 1024 {
-            match rx.try_recv() {
-                Ok(f) => batch.push_str(&f),
-                Err(_) => break,
+        let mut urgent = matches!(first, Out::Text(_));
+        first.append_to(&mut batch);
+        loop {
+            // Whatever else is queued goes out in the same write.
+            while batch.len() < BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(out) => {
+                        urgent |= matches!(out, Out::Text(_));
+                        out.append_to(&mut batch);
+                    }
+                    Err(_) => break,
+                }
+            }
+            // A full batch means the client is behind: no waiting then.
+            if urgent || batch.len() >= BATCH_BYTES {
+                break;
+            }
+            match last_write.map(|t| t + EVENT_COALESCE) {
+                // Events only, and the last write was just now: let more gather. Frames
+                // queued meanwhile do not wake this task; they are taken after the sleep.
+                Some(due) if tokio::time::Instant::now() < due => {
+                    tokio::time::sleep_until(due).await;
+                    urgent = true; // the wait is over: write what is there
+                }
+                _ => break,
             }
         }
         match tokio::time::timeout(WRITE_STALL, write.write_all(batch.as_bytes())).await {
@@ -225,6 +289,7 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>, p
                 break;
             }
         }
+        last_write = Some(tokio::time::Instant::now());
     }
     let _ = write.shutdown().await;
 }
@@ -232,10 +297,19 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<String>, p
 impl Conn {
     /// Queues a frame; a full queue means the client is not reading: it is dropped.
     fn send(&mut self, frame: String) {
+        self.queue(Out::Text(frame));
+    }
+
+    /// Queues an event in the connection's format.
+    fn send_event(&mut self, ev: Arc<Event>) {
+        self.queue(Out::Event(ev, self.format));
+    }
+
+    fn queue(&mut self, out: Out) {
         if self.dead {
             return;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(frame) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.out.try_send(out) {
             tracing::warn!(source = %self.peer, "event socket: client not reading (queue full), disconnecting");
             self.dead = true;
         }
@@ -444,9 +518,9 @@ impl Conn {
     /// The connection's bus subscription, made on first use.
     fn subscription(&mut self) -> &mut Subscription {
         let label = format!("esl {}", self.peer);
-        let events = &self.ctx.events;
+        let (events, queue) = (&self.ctx.events, self.ctx.config.esl.event_queue);
         self.events
-            .get_or_insert_with(|| events.subscribe(&label, Interest::default(), DEFAULT_QUEUE))
+            .get_or_insert_with(|| events.subscribe(&label, Interest::default(), queue))
     }
 
     /// The reply to `connect`: the channel's headers and variables, as FreeSWITCH sends

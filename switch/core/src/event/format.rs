@@ -46,16 +46,45 @@ const UNSAFE: &[u8] = b"\r\n \"#%&+:;<=>?@[\\]^`{|}";
 /// bytes above `~` and ` "#%&+:;<=>?@[\]^`{|}` become `%XX` (upper-case hex).
 pub fn url_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        if !(b' '..=b'~').contains(&b) || UNSAFE.contains(&b) {
+    url_encode_into(&mut out, value);
+    out
+}
+
+/// Which bytes [`url_encode`] escapes, as a table: events carry many headers, and a
+/// lookup per byte is much cheaper than searching `UNSAFE` for each.
+const ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = b < 0x20 || b > 0x7e;
+        b += 1;
+    }
+    let mut i = 0;
+    while i < UNSAFE.len() {
+        t[UNSAFE[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// [`url_encode`] appending to `out`; runs of bytes that need no escape are copied whole.
+fn url_encode_into(out: &mut String, value: &str) {
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if ESCAPED[usize::from(b)] {
+            // Every byte >= 0x80 is escaped, so a non-empty run `start..i` is ASCII and
+            // both its ends are character boundaries (an empty one may not be: skip it).
+            if start < i {
+                out.push_str(&value[start..i]);
+            }
             out.push('%');
             out.push(HEX[usize::from(b >> 4)] as char);
             out.push(HEX[usize::from(b & 15)] as char);
-        } else {
-            out.push(b as char);
+            start = i + 1;
         }
     }
-    out
+    out.push_str(&value[start..]);
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -84,10 +113,10 @@ pub fn url_decode(value: &str) -> String {
 
 pub(super) fn plain(e: &Event) -> String {
     let mut out = String::with_capacity(64 * e.headers.len());
-    for (n, v) in &e.headers {
+    for (n, v) in e.headers.iter() {
         out.push_str(n);
         out.push_str(": ");
-        out.push_str(&url_encode(v));
+        url_encode_into(&mut out, v);
         out.push('\n');
     }
     match e.body.as_deref() {
@@ -102,16 +131,16 @@ pub(super) fn plain(e: &Event) -> String {
 
 pub(super) fn json(e: &Event) -> String {
     let mut map = serde_json::Map::new();
-    for (n, v) in &e.headers {
+    for (n, v) in e.headers.iter() {
         match map.get_mut(n) {
             // A repeated header becomes an array, as in FreeSWITCH.
-            Some(serde_json::Value::Array(a)) => a.push(v.clone().into()),
+            Some(serde_json::Value::Array(a)) => a.push(v.into()),
             Some(old) => {
                 let first = old.take();
-                *old = serde_json::Value::Array(vec![first, v.clone().into()]);
+                *old = serde_json::Value::Array(vec![first, v.into()]);
             }
             None => {
-                map.insert(n.clone(), v.clone().into());
+                map.insert(n.to_string(), v.into());
             }
         }
     }
@@ -124,7 +153,7 @@ pub(super) fn json(e: &Event) -> String {
 
 pub(super) fn xml(e: &Event) -> String {
     let mut out = String::from("<event>\n  <headers>\n");
-    for (n, v) in &e.headers {
+    for (n, v) in e.headers.iter() {
         let tag = xml_name(n);
         out.push_str(&format!("    <{tag}>{}</{tag}>\n", xml_escape(v)));
     }

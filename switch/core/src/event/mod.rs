@@ -24,7 +24,7 @@ use std::time::SystemTime;
 /// optional body. Header names compare case-insensitively, as FreeSWITCH's do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    headers: Vec<(String, String)>,
+    headers: Headers,
     body: Option<String>,
     /// Where it was created, for `Event-Calling-File` / `Event-Calling-Line-Number`.
     file: &'static str,
@@ -42,7 +42,7 @@ impl Event {
     pub fn new(name: &str) -> Event {
         let at = Location::caller();
         Event {
-            headers: vec![("Event-Name".into(), name.into())],
+            headers: Headers::first("Event-Name", name),
             body: None,
             file: short_file(at.file()),
             line: at.line(),
@@ -56,8 +56,7 @@ impl Event {
     #[track_caller]
     pub fn custom(subclass: &str) -> Event {
         let mut e = Event::new("CUSTOM");
-        e.headers
-            .insert(0, ("Event-Subclass".into(), subclass.into()));
+        e.headers.insert(0, "Event-Subclass", subclass);
         e
     }
 
@@ -72,28 +71,31 @@ impl Event {
     }
 
     /// Appends a header (a second one of the same name is kept too).
-    pub fn add(&mut self, name: &str, value: impl Into<String>) -> &mut Event {
+    pub fn add(&mut self, name: &str, value: impl AsRef<str>) -> &mut Event {
         self.changed();
-        self.headers.push((name.to_string(), value.into()));
+        self.headers.push("", name, value.as_ref());
+        self
+    }
+
+    /// Appends the header `variable_<name>`: a channel variable, as FreeSWITCH names them.
+    pub fn add_var(&mut self, name: &str, value: &str) -> &mut Event {
+        self.changed();
+        self.headers.push("variable_", name, value);
         self
     }
 
     /// Builder form of [`Event::add`].
-    pub fn with(mut self, name: &str, value: impl Into<String>) -> Event {
+    pub fn with(mut self, name: &str, value: impl AsRef<str>) -> Event {
         self.add(name, value);
         self
     }
 
     /// Replaces the first header of that name in place, or appends it.
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set(&mut self, name: &str, value: impl AsRef<str>) {
         self.changed();
-        match self
-            .headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            Some((_, v)) => *v = value.into(),
-            None => self.headers.push((name.to_string(), value.into())),
+        match self.headers.position(name) {
+            Some(i) => self.headers.set_value(i, value.as_ref()),
+            None => self.headers.push("", name, value.as_ref()),
         }
     }
 
@@ -101,21 +103,18 @@ impl Event {
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.headers.len();
         self.headers
-            .retain(|(n, _)| !n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case("Event-Name"));
+            .retain(|n| !n.eq_ignore_ascii_case(name) || n.eq_ignore_ascii_case("Event-Name"));
         self.headers.len() != before
     }
 
     /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.position(name).map(|i| self.headers.get(i).1)
     }
 
     /// Every header, in order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.headers.iter()
     }
 
     /// The body, if any.
@@ -139,11 +138,14 @@ impl Event {
         };
         self.frames[slot].get_or_init(|| {
             let body = self.serialize(format);
-            format!(
-                "Content-Length: {}\nContent-Type: text/event-{}\n\n{body}",
-                body.len(),
-                format.as_str()
-            )
+            let mut frame = String::with_capacity(body.len() + 64);
+            frame.push_str("Content-Length: ");
+            frame.push_str(&body.len().to_string());
+            frame.push_str("\nContent-Type: text/event-");
+            frame.push_str(format.as_str());
+            frame.push_str("\n\n");
+            frame.push_str(&body);
+            frame
         })
     }
 
@@ -172,27 +174,126 @@ impl Event {
             return;
         }
         let (local, gmt, micros) = format::dates(self.created);
-        let mut std: Vec<(String, String)> = vec![
-            ("Core-UUID".into(), id.core_uuid.clone()),
-            ("FreeSWITCH-Hostname".into(), id.hostname.clone()),
-            ("FreeSWITCH-Switchname".into(), id.switchname.clone()),
-            ("FreeSWITCH-IPv4".into(), id.ipv4.clone()),
-            ("FreeSWITCH-IPv6".into(), id.ipv6.clone()),
-            ("Event-Date-Local".into(), local),
-            ("Event-Date-GMT".into(), gmt),
-            ("Event-Date-Timestamp".into(), micros.to_string()),
-            ("Event-Calling-File".into(), self.file.to_string()),
-            ("Event-Calling-Function".into(), String::new()),
-            ("Event-Calling-Line-Number".into(), self.line.to_string()),
-            ("Event-Sequence".into(), seq.to_string()),
+        let (micros, line, seq) = (micros.to_string(), self.line.to_string(), seq.to_string());
+        let std: [(&str, &str); 11] = [
+            ("Core-UUID", &id.core_uuid),
+            ("FreeSWITCH-Hostname", &id.hostname),
+            ("FreeSWITCH-Switchname", &id.switchname),
+            ("FreeSWITCH-IPv4", &id.ipv4),
+            ("FreeSWITCH-IPv6", &id.ipv6),
+            ("Event-Date-Local", &local),
+            ("Event-Date-GMT", &gmt),
+            ("Event-Date-Timestamp", &micros),
+            ("Event-Calling-File", self.file),
+            ("Event-Calling-Line-Number", &line),
+            ("Event-Sequence", &seq),
         ];
-        std.retain(|(n, v)| n != "Event-Calling-Function" || !v.is_empty());
-        let at = self
-            .headers
-            .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case("Event-Name"))
-            .map_or(0, |i| i + 1);
-        self.headers.splice(at..at, std);
+        let at = self.headers.position("Event-Name").map_or(0, |i| i + 1);
+        self.headers.insert_all(at, &std);
+    }
+}
+
+/// An event's headers in one buffer: an event has dozens (every channel variable), and one
+/// allocation for all of them instead of two per header is most of the cost of firing one.
+#[derive(Clone, Default)]
+struct Headers {
+    text: String,
+    /// Byte ranges of each header's name and value in `text`, in order.
+    spans: Vec<Span>,
+}
+
+#[derive(Clone, Copy)]
+struct Span {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+impl Headers {
+    fn first(name: &str, value: &str) -> Headers {
+        let mut h = Headers {
+            text: String::with_capacity(2048),
+            spans: Vec::with_capacity(48),
+        };
+        h.push("", name, value);
+        h
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Appends `prefix` + `name`: `value` to the buffer, returning its span.
+    fn append(&mut self, prefix: &str, name: &str, value: &str) -> Span {
+        let n0 = self.text.len();
+        self.text.push_str(prefix);
+        self.text.push_str(name);
+        let v0 = self.text.len();
+        self.text.push_str(value);
+        Span {
+            name: (n0, v0),
+            value: (v0, self.text.len()),
+        }
+    }
+
+    fn push(&mut self, prefix: &str, name: &str, value: &str) {
+        let span = self.append(prefix, name, value);
+        self.spans.push(span);
+    }
+
+    fn insert(&mut self, at: usize, name: &str, value: &str) {
+        let span = self.append("", name, value);
+        self.spans.insert(at.min(self.spans.len()), span);
+    }
+
+    fn insert_all(&mut self, at: usize, headers: &[(&str, &str)]) {
+        let spans: Vec<Span> = headers.iter().map(|(n, v)| self.append("", n, v)).collect();
+        let at = at.min(self.spans.len());
+        self.spans.splice(at..at, spans);
+    }
+
+    /// Replaces header `i`'s value (the old bytes stay unused in the buffer).
+    fn set_value(&mut self, i: usize, value: &str) {
+        let v0 = self.text.len();
+        self.text.push_str(value);
+        if let Some(s) = self.spans.get_mut(i) {
+            s.value = (v0, self.text.len());
+        }
+    }
+
+    fn get(&self, i: usize) -> (&str, &str) {
+        let s = self.spans[i];
+        (
+            &self.text[s.name.0..s.name.1],
+            &self.text[s.value.0..s.value.1],
+        )
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        (0..self.spans.len()).map(|i| self.get(i))
+    }
+
+    /// The first header named `name` (any case).
+    fn position(&self, name: &str) -> Option<usize> {
+        (0..self.spans.len()).find(|&i| self.get(i).0.eq_ignore_ascii_case(name))
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        let text = &self.text;
+        self.spans.retain(|s| keep(&text[s.name.0..s.name.1]));
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 

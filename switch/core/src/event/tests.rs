@@ -106,6 +106,10 @@ fn url_encoding_round_trips() {
         "2026-12-01%2007%3A41%3A21"
     );
     assert_eq!(url_decode("%zz%4"), "%zz%4");
+    // Multi-byte characters are escaped byte by byte, with ASCII runs between them kept.
+    assert_eq!(url_encode("é"), "%C3%A9");
+    assert_eq!(url_encode("aé☎b c"), "a%C3%A9%E2%98%8Eb%20c");
+    assert_eq!(url_encode("x\u{7f}~"), "x%7F~");
 }
 
 #[test]

@@ -166,7 +166,7 @@ pub fn spawn_relay(
     tag: u64,
 ) -> Relay {
     let (commands, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(a, cfg, rx, events, tag));
+    tokio::spawn(Box::pin(run(a, cfg, rx, events, tag)));
     Relay { commands }
 }
 

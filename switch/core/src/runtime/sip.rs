@@ -554,7 +554,7 @@ impl Driver {
         );
         self.tx_owner.insert(tx, owner.clone());
         let ctx = self.ctx.clone();
-        tokio::spawn(call::run(call::Inbound {
+        let fut = call::run(call::Inbound {
             ctx,
             invite: req,
             tx,
@@ -563,7 +563,10 @@ impl Driver {
             local_tag: tag,
             owner,
             inbox,
-        }));
+        });
+        // Boxed: the call's future is large (~10 KB), and a boxed one is moved by pointer
+        // instead of copied each time the runtime moves the task.
+        tokio::spawn(Box::pin(fut));
     }
 }
 

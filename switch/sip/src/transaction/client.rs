@@ -54,6 +54,7 @@ impl Tx {
                 self.slots.disarm(Timer::A);
                 self.slots.disarm(Timer::B);
                 self.state = State::Accepted;
+                self.settle();
                 self.arm(id, Timer::M, ctx.t1x64(), ctx);
                 ctx.out.event(TxEvent::Response { tx: id, response });
                 Step::Keep
@@ -69,6 +70,7 @@ impl Tx {
                 if !self.unreliable() {
                     return Step::End;
                 }
+                self.settle();
                 self.arm(id, Timer::D, TIMER_D_UDP, ctx);
                 Step::Keep
             }
@@ -101,6 +103,7 @@ impl Tx {
         if !self.unreliable() {
             return Step::End;
         }
+        self.settle();
         self.arm(id, Timer::K, ctx.config.t4, ctx);
         Step::Keep
     }

@@ -91,6 +91,7 @@ impl Tx {
             return Step::Keep;
         }
         self.interval = ctx.config.t1;
+        self.settle();
         if status < 300 {
             // RFC 3261 13.3.1.4: the 2xx is retransmitted even on a reliable transport,
             // since hops beyond it may be unreliable.
@@ -116,6 +117,7 @@ impl Tx {
         if !self.unreliable() {
             return Step::End;
         }
+        self.settle();
         self.arm(id, Timer::J, ctx.t1x64(), ctx);
         Step::Keep
     }

@@ -101,6 +101,21 @@ impl Tx {
             .arm(&mut self.slots, id, timer, ctx.now.checked_add(after));
     }
 
+    /// The final response is in: what the transaction lingers for (absorbing and answering
+    /// retransmissions, matching an ACK, a CANCEL) needs no more than the identifying
+    /// headers of its request, so the rest and the body go. A client request's wire form
+    /// goes too (it is never resent). A switch holds thousands of these for 32 s.
+    pub fn settle(&mut self) {
+        const KEEP: [&str; 5] = ["Via", "From", "To", "Call-ID", "CSeq"];
+        let headers = &mut self.request.headers.0;
+        headers.retain(|h| KEEP.iter().any(|k| h.name.eq_ignore_ascii_case(k)));
+        headers.shrink_to_fit();
+        self.request.body = Vec::new();
+        if matches!(self.role, Role::Client | Role::ClientInvite) {
+            self.wire = Vec::new();
+        }
+    }
+
     /// Sends the retransmission bytes again.
     pub fn resend(&self, ctx: &mut Ctx<'_>) {
         if !self.wire.is_empty() {

@@ -229,3 +229,36 @@ fn responses_after_the_final_are_refused() {
         Err(TxError::UnknownTransaction)
     );
 }
+
+#[test]
+fn a_lingering_transaction_keeps_only_the_identifying_headers_and_still_answers() {
+    let mut net = Net::new();
+    let (id, req) = invite(&mut net, "z9hG4bKsettle");
+    assert!(
+        !req.body.is_empty() || req.headers.0.len() > 5,
+        "the INVITE carries more"
+    );
+    net.sent();
+    net.layer
+        .send_response(net.at(100), id, req.response(486, Some("t1")))
+        .unwrap();
+    let busy = net.sent();
+    // Completed: the request kept is cut down to what identifies it...
+    let kept = net.layer.request_of(id).expect("still lingering");
+    assert!(kept.body.is_empty());
+    let names: Vec<&str> = kept.headers.0.iter().map(|h| h.name.as_str()).collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| ["Via", "From", "To", "Call-ID", "CSeq"].contains(n)),
+        "{names:?}"
+    );
+    // ...and a retransmitted INVITE still gets the 486 again.
+    net.recv(
+        300,
+        &remote("INVITE", "z9hG4bKsettle", "UDP"),
+        ua(Transport::Udp),
+    );
+    assert_eq!(net.sent(), busy);
+    assert!(net.events().is_empty());
+}
