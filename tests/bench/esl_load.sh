@@ -3,7 +3,7 @@
 # subscriber and with 10 subscribers to every event (`event plain ALL`), in one run, and the
 # events per second those subscribers received.
 #
-#   bash tests/bench/esl_load.sh            # rates 500 1000 1500, 3 runs each way
+#   bash tests/bench/esl_load.sh            # rates 500-1600, 3 runs each way
 #   BENCH_RATES="1000" bash tests/bench/esl_load.sh
 #
 # It runs tests/bench/sip_load.sh (--skip-rtp --skip-direct) twice on the same binary; the
@@ -11,7 +11,7 @@
 # FERROSWITCH_BIN and CARGO_TARGET_DIR like sip_load.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-RATES=${BENCH_RATES:-"500 1000 1500"}
+RATES=${BENCH_RATES:-"500 800 1000 1200 1400 1600"}
 SUBSCRIBERS=${BENCH_SUBSCRIBERS:-10}
 target=${CARGO_TARGET_DIR:-$PWD/target}
 out_dir="$target/bench"
@@ -51,3 +51,27 @@ for i in $(seq "$SUBSCRIBERS"); do
 done
 echo "  events received by $SUBSCRIBERS subscribers: $total in about ${secs}s of load" \
     "($(python3 -c "print(int($total / max(float('${secs:-1}'), 1)))") events/s)"
+# The cost: the highest clean rate with subscribers against without, and the switch's CPU
+# per call at each rate both sides ran (mean of the runs), from the two summaries.
+python3 - "$out_dir/esl_load_none.txt" "$out_dir/esl_load_subscribed.txt" <<'PY'
+import re, sys
+def runs(path):
+    rates, best = {}, 0
+    for line in open(path):
+        m = re.match(r"\s*switch\s+(\d+) #\d+:.*?\s(\d+) us/call", line)
+        if m:
+            rates.setdefault(int(m.group(1)), []).append(int(m.group(2)))
+        m = re.match(r"\s*highest clean rate \(cps\)\s+\S+\s+>?=?(\d+)", line)
+        if m:
+            best = int(m.group(1))
+    return {r: sum(v) / len(v) for r, v in rates.items()}, best
+try:
+    (none, bn), (sub, bs) = runs(sys.argv[1]), runs(sys.argv[2])
+except OSError as e:
+    sys.exit(f"  no summary: {e}")
+if bn:
+    print(f"  cost on the highest clean rate: {bn} -> {bs} cps ({100 * (bn - bs) / bn:.0f}% fewer)")
+for r in sorted(set(none) & set(sub)):
+    print(f"  {r:5d} cps: switch CPU per call {none[r]:.0f} us without, {sub[r]:.0f} us with"
+          f" subscribers (+{100 * (sub[r] - none[r]) / none[r]:.0f}%)")
+PY
