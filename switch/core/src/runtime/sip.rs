@@ -207,6 +207,10 @@ pub async fn run(ctx: Arc<Context>, sockets: SipSockets) {
                     tracing::info!(expired = gone, "registrations expired");
                 }
                 d.auth.sweep(now);
+                // Ended calls: their transactions linger 32 s, and the sender kept for
+                // them would keep the call's queue (and its memory) alive with them.
+                d.tx_owner.retain(|_, owner| !owner.is_closed());
+                d.dialogs.retain(|_, owner| !owner.is_closed());
             }
         }
         d.flush();
