@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Event socket benchmark (issue 5): calls per second through the switch with no event
 # subscriber and with 10 subscribers to every event (`event plain ALL`), in one run, and the
-# events per second those subscribers received.
+# events per second those subscribers received. The subscribers are
+# tests/src/bin/esl_count.rs (built here), which count frames at little cost to the host.
 #
 #   bash tests/bench/esl_load.sh            # rates 500-1600, 3 runs each way
 #   BENCH_RATES="1000" bash tests/bench/esl_load.sh
@@ -20,6 +21,9 @@ if [ -z "${FERROSWITCH_BIN:-}" ]; then
     cargo build --release -p ferroswitch
     export FERROSWITCH_BIN="$target/release/ferroswitch"
 fi
+# The subscribers: tests/src/bin/esl_count.rs, light on the shared host.
+cargo build --release -p ferroswitch-tests --bin esl_count
+COUNTER="$target/release/esl_count"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -35,7 +39,7 @@ run() { # label
 echo "event socket benchmark, rates: $RATES, $SUBSCRIBERS subscribers ($(date -u +%H:%M) UTC)"
 run none
 for i in $(seq "$SUBSCRIBERS"); do
-    python3 tests/bench/esl_subscriber.py 8021 ClueCon >"$out_dir/esl_sub_$i.txt" &
+    "$COUNTER" 8021 ClueCon >"$out_dir/esl_sub_$i.txt" &
     pids+=("$!")
 done
 run subscribed
