@@ -18,7 +18,7 @@ target=${CARGO_TARGET_DIR:-$PWD/target}
 out_dir="$target/bench"
 mkdir -p "$out_dir"
 if [ -z "${FERROSWITCH_BIN:-}" ]; then
-    cargo build --release -p ferroswitch
+    cargo build --release -p ferroswitch -p mod_record -p mod_callcenter -p mod_espeak
     export FERROSWITCH_BIN="$target/release/ferroswitch"
 fi
 # The subscribers: tests/src/bin/esl_count.rs, light on the shared host.

@@ -4,7 +4,8 @@
 #   bash tests/bench/sip_load.sh            # full run, about 10-13 minutes (+ the build)
 #   bash tests/bench/sip_load.sh --quick    # smoke run, about 1-2 minutes (+ the build)
 #
-# 1. builds the release binary (cargo build --release -p ferroswitch; honours $CARGO_TARGET_DIR,
+# 1. builds the release binary and the modules conf/modules.toml loads (cargo build --release
+#    -p ferroswitch -p mod_record -p mod_callcenter -p mod_espeak; honours $CARGO_TARGET_DIR,
 #    default ./target; $FERROSWITCH_BIN or --no-build skips the build);
 # 2. calls per second of 0-second calls: SIPp UAC -> SIPp UAS directly (the ceiling) and
 #    SIPp UAC -> ferroswitch -> SIPp UAS (registered as 1001), stepping the rate up; each step
@@ -204,8 +205,8 @@ else
     BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/ferroswitch"
 fi
 if ((BUILD)); then
-    log "building: cargo build --release -p ferroswitch (target ${CARGO_TARGET_DIR:-$REPO/target})"
-    (cd "$REPO" && cargo build --release -p ferroswitch) >"$WORK/build.log" 2>&1 ||
+    log "building: cargo build --release -p ferroswitch and the default modules (target ${CARGO_TARGET_DIR:-$REPO/target})"
+    (cd "$REPO" && cargo build --release -p ferroswitch -p mod_record -p mod_callcenter -p mod_espeak) >"$WORK/build.log" 2>&1 ||
         { tail -30 "$WORK/build.log" >&2; die "build failed (log: $WORK/build.log)"; }
 fi
 [[ -x "$BIN" ]] || die "no binary at $BIN"

@@ -321,7 +321,7 @@ impl Call {
     /// Fires `name` with the channel headers of `info`, `extra`, and the variables.
     fn fire(&self, name: &str, info: &ChannelInfo, extra: &[(&str, String)]) {
         // Dozens of headers per event, several events per leg: only for someone listening.
-        if !self.ctx.events.has_subscribers() {
+        if !self.ctx.events.wants(name) {
             return;
         }
         let mut e = Event::new(name);

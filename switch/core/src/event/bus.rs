@@ -147,6 +147,15 @@ impl EventBus {
             .is_empty()
     }
 
+    /// Whether some subscriber may want events named `name` (before its filters): callers
+    /// skip building events no one subscribed to by name, e.g. every CHANNEL_* event of a
+    /// call when the only subscriber is a module listening for CHANNEL_HANGUP.
+    pub fn wants(&self, name: &str) -> bool {
+        let subs = self.inner.subs.read().unwrap_or_else(|e| e.into_inner());
+        subs.iter()
+            .any(|s| s.interest.read().map(|i| i.may_want(name)).unwrap_or(false))
+    }
+
     /// Stamps the standard headers and the next `Event-Sequence` on `event` and queues it
     /// for every interested subscriber. Never waits.
     pub fn fire(&self, mut event: Event) {

@@ -210,6 +210,12 @@ impl Interest {
         &self.filters
     }
 
+    /// Whether an event named `name` can match: by name (or `ALL`), filters and
+    /// `myevents` aside. `CUSTOM` is wanted when any subclass is.
+    pub fn may_want(&self, name: &str) -> bool {
+        self.all || self.names.contains(name)
+    }
+
     /// Whether `e` is delivered: a subscribed name (a `CUSTOM` event with a subclass only
     /// when that subclass is subscribed, unless `ALL`), the channel restriction, then the
     /// filters: with any filter, the event must match a positive one whose header it has

@@ -239,3 +239,19 @@ fn remove_drops_every_header_of_a_name_but_never_the_event_name() {
     assert_eq!(e.name(), "CUSTOM");
     assert_eq!(e.header("X-B"), Some("3"));
 }
+
+#[test]
+fn the_bus_says_which_names_anyone_may_want() {
+    let bus = EventBus::new(id());
+    assert!(!bus.wants("CHANNEL_CREATE"), "no subscriber");
+    let mut i = Interest::default();
+    i.subscribe(["CHANNEL_HANGUP"]).unwrap();
+    let hangups = bus.subscribe("module", i, 10);
+    assert!(bus.wants("CHANNEL_HANGUP"));
+    assert!(!bus.wants("CHANNEL_CREATE"), "only by name");
+    let all = bus.subscribe("esl", Interest::all(), 10);
+    assert!(bus.wants("CHANNEL_CREATE"));
+    drop(all);
+    drop(hangups);
+    assert!(!bus.wants("CHANNEL_HANGUP"), "unsubscribed when dropped");
+}
