@@ -233,12 +233,7 @@ fn call_input(
     obj: Value,
 ) -> mlua::Result<Option<Option<String>>> {
     let run = run_of(lua)?;
-    let cb = run
-        .input
-        .borrow()
-        .as_ref()
-        .map(|c| (c.function(lua), c.argument(lua)));
-    let Some((f, arg)) = cb else {
+    let Some((f, arg)) = run.input_callback(lua) else {
         return Ok(None);
     };
     // A callback naming a function that does not exist (yet) answers nothing.
@@ -364,12 +359,7 @@ fn collect_with_callback(lua: &Lua, ud: &AnyUserData, total: Duration) -> mlua::
             },
         };
         let Some(digit) = digit else { continue };
-        let cb = run
-            .input
-            .borrow()
-            .as_ref()
-            .map(|c| (c.function(lua), c.argument(lua)));
-        let Some((f, arg)) = cb else {
+        let Some((f, arg)) = run.input_callback(lua) else {
             run.pending.borrow_mut().push(digit);
             continue;
         };

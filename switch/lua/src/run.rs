@@ -88,6 +88,15 @@ pub(crate) fn run_of(lua: &Lua) -> mlua::Result<Rc<Run>> {
 }
 
 impl Run {
+    /// The input callback set now (`setInputCallback`), resolved: its function (`None` when
+    /// it names one that does not exist) and its argument; `None` when no callback is set.
+    pub fn input_callback(
+        &self,
+        lua: &Lua,
+    ) -> Option<(mlua::Result<Option<Function>>, mlua::Result<Value>)> {
+        (self.input.borrow().as_ref()).map(|c| (c.function(lua), c.argument(lua)))
+    }
+
     /// Runs a blocking wait without counting it against the CPU budget.
     pub fn wait<T>(&self, f: impl FnOnce() -> T) -> T {
         self.budget.wait(f)
