@@ -17,7 +17,7 @@ pub mod parser;
 mod wire;
 
 pub use conn::serve_outbound;
-pub use wire::{api_response, command_reply, event_frame, DISCONNECT_NOTICE};
+pub use wire::{api_response, command_reply, DISCONNECT_NOTICE};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -1,7 +1,5 @@
 //! The frames the switch writes, byte for byte as FreeSWITCH writes them.
 
-use crate::event::{Event, EventFormat};
-
 /// The greeting.
 pub(super) const AUTH_REQUEST: &str = "Content-Type: auth/request\n\n";
 
@@ -28,11 +26,6 @@ pub fn api_response(body: &str) -> String {
     )
 }
 
-/// An event as `text/event-plain|json|xml`.
-pub fn event_frame(e: &Event, format: EventFormat) -> String {
-    e.frame(format).to_string()
-}
-
 /// The `bgapi` reply, with the job's uuid twice as FreeSWITCH sends it.
 pub(super) fn job_reply(uuid: &str) -> String {
     format!("Content-Type: command/reply\nReply-Text: +OK Job-UUID: {uuid}\nJob-UUID: {uuid}\n\n")
@@ -46,6 +39,7 @@ fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Event, EventFormat};
 
     #[test]
     fn frames_are_byte_exact() {
@@ -59,7 +53,7 @@ mod tests {
         );
         let e = Event::new("HEARTBEAT");
         assert_eq!(
-            event_frame(&e, EventFormat::Plain),
+            e.frame(EventFormat::Plain),
             "Content-Length: 23\nContent-Type: text/event-plain\n\nEvent-Name: HEARTBEAT\n\n"
         );
         let notice_body = DISCONNECT_NOTICE.split("\n\n").nth(1).unwrap();

@@ -137,16 +137,6 @@ impl EventBus {
         }
     }
 
-    /// Whether anyone listens at all: callers skip building events nobody would get.
-    pub fn has_subscribers(&self) -> bool {
-        !self
-            .inner
-            .subs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-    }
-
     /// Whether some subscriber may want events named `name` (before its filters): callers
     /// skip building events no one subscribed to by name, e.g. every CHANNEL_* event of a
     /// call when the only subscriber is a module listening for CHANNEL_HANGUP.

@@ -56,7 +56,7 @@ impl Event {
     #[track_caller]
     pub fn custom(subclass: &str) -> Event {
         let mut e = Event::new("CUSTOM");
-        e.headers.insert(0, "Event-Subclass", subclass);
+        e.headers.insert_all(0, &[("Event-Subclass", subclass)]);
         e
     }
 
@@ -238,11 +238,6 @@ impl Headers {
     fn push(&mut self, prefix: &str, name: &str, value: &str) {
         let span = self.append(prefix, name, value);
         self.spans.push(span);
-    }
-
-    fn insert(&mut self, at: usize, name: &str, value: &str) {
-        let span = self.append("", name, value);
-        self.spans.insert(at.min(self.spans.len()), span);
     }
 
     fn insert_all(&mut self, at: usize, headers: &[(&str, &str)]) {
