@@ -361,10 +361,10 @@ async fn run(
                 }
                 Some(command) => t.apply(command),
             },
-            r = t.a.rtp.readable() => t.drain(r, (Side::A, Component::Rtp), rx),
-            r = t.a.rtcp.readable() => t.drain(r, (Side::A, Component::Rtcp), rx),
-            r = readable(t.b.as_ref().map(|p| &p.rtp)) => t.drain(r, (Side::B, Component::Rtp), rx),
-            r = readable(t.b.as_ref().map(|p| &p.rtcp)) => t.drain(r, (Side::B, Component::Rtcp), rx),
+            r = t.a.rtp().readable() => t.drain(r, (Side::A, Component::Rtp), rx),
+            r = t.a.rtcp().readable() => t.drain(r, (Side::A, Component::Rtcp), rx),
+            r = readable(t.b.as_ref().map(|p| p.rtp())) => t.drain(r, (Side::B, Component::Rtp), rx),
+            r = readable(t.b.as_ref().map(|p| p.rtcp())) => t.drain(r, (Side::B, Component::Rtcp), rx),
             _ = tick(ticker.as_mut()) => t.session.handle_tick(now()),
             () = timer.wait(), if timer.is_armed() => {
                 timer.fired();
@@ -528,8 +528,8 @@ impl Task {
             Side::B => self.b.as_ref(),
         };
         port.map(|p| match component {
-            Component::Rtp => &p.rtp,
-            Component::Rtcp => &p.rtcp,
+            Component::Rtp => p.rtp(),
+            Component::Rtcp => p.rtcp(),
         })
     }
 }
