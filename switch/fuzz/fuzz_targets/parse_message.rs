@@ -1,10 +1,10 @@
 //! The message parser and the stream framer on arbitrary bytes: no panic, framing stays
-//! inside the buffer, and a parsed message prints to something that parses and prints
-//! the same again.
+//! inside the buffer, a parsed message prints to something that parses and prints the
+//! same again, and the fast From/To tag scan agrees with the full header parse.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use switch_sip::message::{frame, parse, Framing};
+use switch_sip::message::{frame, parse, Framing, Message};
 
 fuzz_target!(|data: &[u8]| {
     match frame(data, 65_535) {
@@ -20,6 +20,19 @@ fuzz_target!(|data: &[u8]| {
                 Err(e) => panic!("a printed message does not parse: {e}"),
             };
             assert_eq!(again.to_bytes(), printed, "printing is not stable");
+            let tags = match &msg {
+                Message::Request(r) => [
+                    (r.to_tag(), r.to().and_then(|t| t.tag().map(str::to_string))),
+                    (r.from_tag(), r.from().and_then(|t| t.tag().map(str::to_string))),
+                ],
+                Message::Response(r) => [
+                    (r.to_tag(), r.to().and_then(|t| t.tag().map(str::to_string))),
+                    (r.from_tag(), r.from().and_then(|t| t.tag().map(str::to_string))),
+                ],
+            };
+            for (fast, full) in tags {
+                assert_eq!(fast, full.as_deref(), "tag scan and full parse differ");
+            }
         }
         Err(e) => {
             assert!(matches!(e.status, 400 | 501 | 505), "status {}", e.status);

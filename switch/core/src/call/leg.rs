@@ -61,7 +61,7 @@ impl Dialog {
 
     /// Takes the remote tag, target and route set from a response to our INVITE.
     pub fn update_from_response(&mut self, resp: &Response) {
-        if let Some(tag) = resp.to().as_ref().and_then(|t| t.tag().map(str::to_string)) {
+        if let Some(tag) = resp.to_tag().map(str::to_string) {
             self.remote.params.set("tag", Some(&tag));
         }
         if let Some(target) = resp

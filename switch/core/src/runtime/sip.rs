@@ -413,13 +413,13 @@ impl Driver {
 
     /// The call that owns the dialog a request belongs to (by Call-ID and our To tag).
     fn dialog_of(&self, req: &Request) -> Option<&CallSender> {
-        let tag = req.to()?.tag()?.to_string();
+        let tag = req.to_tag()?.to_string();
         self.dialogs
             .get(&(req.call_id().unwrap_or_default().to_string(), tag))
     }
 
     fn request(&mut self, tx: TxId, req: Request, source: Peer) {
-        let in_dialog = req.to().is_some_and(|t| t.tag().is_some());
+        let in_dialog = req.to_tag().is_some();
         if in_dialog {
             match self.dialog_of(&req).cloned() {
                 Some(owner) => {
@@ -528,7 +528,7 @@ impl Driver {
             &self.ctx.config.sip.register,
             Instant::now(),
         );
-        if r.to().is_some_and(|t| t.tag().is_none()) {
+        if r.to_tag().is_none() {
             r = retag(r);
         }
         tracing::info!(%user, source = %source.addr, status = r.status, "REGISTER");

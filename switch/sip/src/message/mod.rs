@@ -237,6 +237,16 @@ impl Request {
         self.headers.get("To").and_then(|v| NameAddr::parse(v).ok())
     }
 
+    /// The To tag, without parsing the rest of the header.
+    pub fn to_tag(&self) -> Option<&str> {
+        self.headers.get("To").and_then(typed::tag_param)
+    }
+
+    /// The From tag, without parsing the rest of the header.
+    pub fn from_tag(&self) -> Option<&str> {
+        self.headers.get("From").and_then(typed::tag_param)
+    }
+
     /// Max-Forwards, when present and numeric.
     pub fn max_forwards(&self) -> Option<u32> {
         self.headers
@@ -322,6 +332,16 @@ impl Response {
     /// The To header, parsed.
     pub fn to(&self) -> Option<NameAddr> {
         self.headers.get("To").and_then(|v| NameAddr::parse(v).ok())
+    }
+
+    /// The To tag, without parsing the rest of the header.
+    pub fn to_tag(&self) -> Option<&str> {
+        self.headers.get("To").and_then(typed::tag_param)
+    }
+
+    /// The From tag, without parsing the rest of the header.
+    pub fn from_tag(&self) -> Option<&str> {
+        self.headers.get("From").and_then(typed::tag_param)
     }
 
     /// True for 1xx.

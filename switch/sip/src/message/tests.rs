@@ -264,3 +264,30 @@ fn stream_framing_refuses_two_or_signed_content_lengths() {
         Framing::Complete(folded.len())
     );
 }
+
+#[test]
+fn the_fast_tag_scan_agrees_with_the_full_parse() {
+    let values = [
+        "<sip:1002@127.0.0.1>;tag=abc",
+        "<sip:1002@127.0.0.1;tag=not-this>",
+        "<sip:1002@127.0.0.1;tag=uri>;TAG=hdr",
+        "\"A <b>; tag=x\" <sip:a@b>;tag=real",
+        "\"quoted \\\" tag=x\" <sip:a@b> ; foo=1 ; tag = spaced ",
+        "sip:a@b;tag=plain",
+        "sip:a@b",
+        "Bob <sip:b@c>",
+        "<sip:a@b>;foo=\"x;tag=q\";tag=t2",
+        "<sip:a@b>;tagx=1",
+        "<sip:a@b>;tag",
+        "<sip:a@b>;lr;tag=1928301774",
+        "  <sips:a@b:5061>  ;  tag=z  ",
+        "<tel:+1-555>;tag=t",
+    ];
+    for v in values {
+        let full = NameAddr::parse(v).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+        assert_eq!(typed::tag_param(v), full.tag(), "{v:?}");
+    }
+    let req = request(INVITE);
+    assert_eq!(req.from_tag(), Some("abc"));
+    assert_eq!(req.to_tag(), None);
+}

@@ -306,6 +306,35 @@ impl NameAddr {
     }
 }
 
+/// The `tag` parameter of a From/To value, found without parsing the URI: what
+/// `NameAddr::parse(s).tag()` gives for any value that parses (messages are checked at
+/// parse time), at a fraction of the cost, for the transaction and dialog lookups that
+/// run on every message.
+pub fn tag_param(s: &str) -> Option<&str> {
+    let s = s.trim();
+    let rest = if s.starts_with('"') {
+        &s[closing_quote(s)? + 1..]
+    } else {
+        s
+    };
+    let params = match rest.find('<') {
+        Some(lt) => {
+            let inner = &rest[lt + 1..];
+            &inner[inner.find('>')? + 1..]
+        }
+        None => &rest[rest.find(';')?..],
+    };
+    let params = params.trim_start().strip_prefix(';')?;
+    split_outside_quotes(params, b';')
+        .into_iter()
+        .find_map(|part| {
+            let (name, value) = part.split_once('=')?;
+            name.trim()
+                .eq_ignore_ascii_case("tag")
+                .then(|| value.trim())
+        })
+}
+
 fn closing_quote(s: &str) -> Option<usize> {
     let mut escaped = false;
     for (i, b) in s.bytes().enumerate().skip(1) {

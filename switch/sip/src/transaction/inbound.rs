@@ -137,11 +137,10 @@ impl TransactionLayer {
             }
         }
         // The ACK of a 2xx has a branch of its own (RFC 3261 17.1.1.3).
-        let to = request.to();
         let ack_key = AckKey::of(
             request.call_id(),
             request.cseq().map(|c| c.seq),
-            to.as_ref().and_then(|t| t.tag()),
+            request.to_tag(),
         );
         if let Some(id) = ack_key.and_then(|k| self.acks.get(&k).copied()) {
             if let Some(tx) = self.txs.get_mut(&id) {

@@ -44,10 +44,7 @@ impl ServerKey {
                 method,
             });
         }
-        let from_tag = request
-            .from()
-            .and_then(|f| f.tag().map(str::to_string))
-            .unwrap_or_default();
+        let from_tag = request.from_tag().unwrap_or_default().to_string();
         Some(ServerKey::Legacy {
             call_id: request.call_id()?.to_string(),
             from_tag,

@@ -374,8 +374,7 @@ impl TransactionLayer {
     /// Records the To tag of a response to a server INVITE and, for a 2xx, indexes the
     /// transaction by what the 2xx's ACK will carry.
     fn note_invite_response(&mut self, id: TxId, response: &Response) {
-        let to = response.to();
-        let tag = to.as_ref().and_then(|t| t.tag());
+        let tag = response.to_tag();
         let ack_key = (200..300)
             .contains(&response.status)
             .then(|| AckKey::of(response.call_id(), response.cseq().map(|c| c.seq), tag))
