@@ -2,6 +2,7 @@
 //! draining a bounded outbound queue, and this task in between, which runs commands and
 //! forwards events and log lines.
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ const REPLY_ROOM: usize = 32;
 const EVENT_COALESCE: Duration = Duration::from_millis(5);
 /// What one write gathers at most.
 const BATCH_BYTES: usize = 256 * 1024;
+/// Frames in one write at most (well under the kernel's IOV_MAX of 1024).
+const BATCH_FRAMES: usize = 512;
 /// A write that makes no progress for this long disconnects the client.
 const WRITE_STALL: Duration = Duration::from_secs(10);
 /// A frame started but not finished within this long disconnects the client.
@@ -48,12 +51,27 @@ enum Out {
 }
 
 impl Out {
-    fn append_to(&self, batch: &mut String) {
+    fn bytes(&self) -> &[u8] {
         match self {
-            Out::Text(t) => batch.push_str(t),
-            Out::Event(e, format) => batch.push_str(e.frame(*format)),
+            Out::Text(t) => t.as_bytes(),
+            Out::Event(e, format) => e.frame(*format).as_bytes(),
         }
     }
+}
+
+/// Writes every frame of `batch` with vectored writes straight from where each lives (the
+/// event's shared frame), instead of copying them into one buffer per client first.
+async fn write_batch(write: &mut OwnedWriteHalf, batch: &[Out]) -> std::io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|o| IoSlice::new(o.bytes())).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = write.write_vectored(rest).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut rest, n);
+    }
+    Ok(())
 }
 
 /// What the reader task reports.
@@ -249,26 +267,27 @@ async fn read_loop(mut read: OwnedReadHalf, tx: mpsc::Sender<Input>) {
 }
 
 async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer: SocketAddr) {
-    let mut batch = String::new();
+    let mut batch: Vec<Out> = Vec::new();
     // When the last write was: a write of events only waits until EVENT_COALESCE after it.
     let mut last_write: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
-        batch.clear();
         let mut urgent = matches!(first, Out::Text(_));
-        first.append_to(&mut batch);
+        let mut bytes = first.bytes().len();
+        batch.push(first);
         loop {
             // Whatever else is queued goes out in the same write.
-            while batch.len() < BATCH_BYTES {
+            while bytes < BATCH_BYTES && batch.len() < BATCH_FRAMES {
                 match rx.try_recv() {
                     Ok(out) => {
                         urgent |= matches!(out, Out::Text(_));
-                        out.append_to(&mut batch);
+                        bytes += out.bytes().len();
+                        batch.push(out);
                     }
                     Err(_) => break,
                 }
             }
             // A full batch means the client is behind: no waiting then.
-            if urgent || batch.len() >= BATCH_BYTES {
+            if urgent || bytes >= BATCH_BYTES || batch.len() >= BATCH_FRAMES {
                 break;
             }
             match last_write.map(|t| t + EVENT_COALESCE) {
@@ -281,7 +300,7 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer
                 _ => break,
             }
         }
-        match tokio::time::timeout(WRITE_STALL, write.write_all(batch.as_bytes())).await {
+        match tokio::time::timeout(WRITE_STALL, write_batch(&mut write, &batch)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break,
             Err(_) => {
@@ -290,6 +309,8 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer
             }
         }
         last_write = Some(tokio::time::Instant::now());
+        // The events go now, not when the next frame comes.
+        batch.clear();
     }
     let _ = write.shutdown().await;
 }
