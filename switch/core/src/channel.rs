@@ -187,6 +187,12 @@ impl ChannelTable {
         })
     }
 
+    /// Changes a leg's row without copying it out; false if there is none.
+    pub fn modify(&self, uuid: &str, f: impl FnOnce(&mut ChannelInfo)) -> bool {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.get_mut(uuid).map(f).is_some()
+    }
+
     /// Removes a leg; returns its last row.
     pub fn remove(&self, uuid: &str) -> Option<ChannelInfo> {
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());

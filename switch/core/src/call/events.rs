@@ -98,11 +98,10 @@ impl Call {
             answered: None,
             bridged_to: None,
         };
-        self.ctx.channels.insert(info.clone());
-        self.fire("CHANNEL_CREATE", &info, &[]);
+        self.insert_and_fire(info);
         self.ctx
             .channels
-            .update(&self.uuid, |c| c.state = ChannelState::Execute);
+            .modify(&self.uuid, |c| c.state = ChannelState::Execute);
     }
 
     /// The caller was told it rings (180) or given early media (183).
@@ -112,18 +111,12 @@ impl Call {
         } else {
             CallState::Ringing
         };
-        if let Some(info) = self
-            .ctx
-            .channels
-            .update(&self.uuid, |c| c.callstate = state)
-        {
-            let name = if media {
-                "CHANNEL_PROGRESS_MEDIA"
-            } else {
-                "CHANNEL_PROGRESS"
-            };
-            self.fire(name, &info, &[]);
-        }
+        let name = if media {
+            "CHANNEL_PROGRESS_MEDIA"
+        } else {
+            "CHANNEL_PROGRESS"
+        };
+        self.update_and_fire(&self.uuid, name, &[], |c| c.callstate = state);
     }
 
     /// The A leg was answered.
@@ -132,14 +125,20 @@ impl Call {
             c.callstate = CallState::Active;
             c.answered = self.answer;
         };
-        if let Some(info) = self.ctx.channels.update(&self.uuid, update) {
-            self.fire("CHANNEL_ANSWER", &info, &[]);
-        }
+        self.update_and_fire(&self.uuid, "CHANNEL_ANSWER", &[], update);
     }
 
     /// An application starts (`complete` false) or ends on the call's own leg:
     /// CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE, which outbound-socket clients wait for.
     pub(super) fn on_execute(&self, app: &str, args: &str, complete: bool) {
+        let name = if complete {
+            "CHANNEL_EXECUTE_COMPLETE"
+        } else {
+            "CHANNEL_EXECUTE"
+        };
+        if !self.ctx.events.wants(name) {
+            return;
+        }
         let Some(info) = self.ctx.channels.get(&self.uuid) else {
             return;
         };
@@ -151,10 +150,8 @@ impl Call {
         ];
         if complete {
             extra.push(("Application-Response", "_none_".to_string()));
-            self.fire("CHANNEL_EXECUTE_COMPLETE", &info, &extra);
-        } else {
-            self.fire("CHANNEL_EXECUTE", &info, &extra);
         }
+        self.fire(name, &info, &extra);
     }
 
     /// The newest B leg was sent its INVITE: its row and CHANNEL_CREATE.
@@ -176,9 +173,8 @@ impl Call {
             answered: None,
             bridged_to: None,
         };
-        self.ctx.channels.insert(info.clone());
-        self.fire("CHANNEL_CREATE", &info, &[]);
-        self.ctx.channels.update(&f.uuid, |c| {
+        self.insert_and_fire(info);
+        self.ctx.channels.modify(&f.uuid, |c| {
             c.state = ChannelState::Routing;
             c.callstate = CallState::Ringing;
         });
@@ -192,9 +188,7 @@ impl Call {
             c.state = ChannelState::ExchangeMedia;
             c.answered = f.answer;
         };
-        if let Some(info) = self.ctx.channels.update(&f.uuid, update) {
-            self.fire("CHANNEL_ANSWER", &info, &[]);
-        }
+        self.update_and_fire(&f.uuid, "CHANNEL_ANSWER", &[], update);
     }
 
     /// The caller and B leg `i` are bridged: CHANNEL_BRIDGE on the A leg.
@@ -203,19 +197,14 @@ impl Call {
         let b = f.uuid.clone();
         self.ctx
             .channels
-            .update(&b, |c| c.bridged_to = Some(self.uuid.clone()));
-        let Some(info) = self
-            .ctx
-            .channels
-            .update(&self.uuid, |c| c.bridged_to = Some(b.clone()))
-        else {
-            return;
-        };
+            .modify(&b, |c| c.bridged_to = Some(self.uuid.clone()));
         let extra = [
             ("Bridge-A-Unique-ID", self.uuid.clone()),
-            ("Bridge-B-Unique-ID", b),
+            ("Bridge-B-Unique-ID", b.clone()),
         ];
-        self.fire("CHANNEL_BRIDGE", &info, &extra);
+        self.update_and_fire(&self.uuid, "CHANNEL_BRIDGE", &extra, |c| {
+            c.bridged_to = Some(b)
+        });
     }
 
     /// B leg `i` ended with `cause` (failed, cancelled or hung up); a bridge with it ends.
@@ -255,7 +244,7 @@ impl Call {
         self.fire("CHANNEL_UNBRIDGE", &a, &extra);
         self.ctx
             .channels
-            .update(&self.uuid, |c| c.bridged_to = None);
+            .modify(&self.uuid, |c| c.bridged_to = None);
     }
 
     /// CHANNEL_HANGUP, CHANNEL_HANGUP_COMPLETE and CHANNEL_DESTROY for one leg, once.
@@ -318,6 +307,33 @@ impl Call {
         self.fire("DTMF", &info, &extra);
     }
 
+    /// Lists a new leg, then fires its CHANNEL_CREATE (the row is listed first, so whoever
+    /// reacts to the event finds it).
+    fn insert_and_fire(&self, info: ChannelInfo) {
+        if self.ctx.events.wants("CHANNEL_CREATE") {
+            self.ctx.channels.insert(info.clone());
+            self.fire("CHANNEL_CREATE", &info, &[]);
+        } else {
+            self.ctx.channels.insert(info);
+        }
+    }
+
+    /// Applies `f` to leg `uuid`'s row, then fires `name` with the new row; the row is copied
+    /// out only when someone wants the event.
+    fn update_and_fire(
+        &self,
+        uuid: &str,
+        name: &str,
+        extra: &[(&str, String)],
+        f: impl FnOnce(&mut ChannelInfo),
+    ) {
+        if !self.ctx.events.wants(name) {
+            self.ctx.channels.modify(uuid, f);
+        } else if let Some(info) = self.ctx.channels.update(uuid, f) {
+            self.fire(name, &info, extra);
+        }
+    }
+
     /// Fires `name` with the channel headers of `info`, `extra`, and the variables.
     fn fire(&self, name: &str, info: &ChannelInfo, extra: &[(&str, String)]) {
         // Dozens of headers per event, several events per leg: only for someone listening.
@@ -329,9 +345,9 @@ impl Call {
         for (n, v) in extra {
             e.add(n, v.as_str());
         }
-        for (n, v) in self.builtin_vars(info) {
-            e.add_var(n, &v);
-        }
+        self.each_builtin_var(info, |n, v| {
+            e.add_var(n, v);
+        });
         let mut vars: Vec<_> = self.vars.iter().collect();
         vars.sort_unstable();
         for (n, v) in vars {
@@ -340,27 +356,25 @@ impl Call {
         self.ctx.events.fire(e);
     }
 
-    /// The variables every leg has.
-    fn builtin_vars(&self, info: &ChannelInfo) -> Vec<(&'static str, String)> {
+    /// The variables every leg has, each handed to `f` (borrowed: events copy them once, into
+    /// their buffer).
+    fn each_builtin_var(&self, info: &ChannelInfo, mut f: impl FnMut(&'static str, &str)) {
         let call_id = if info.uuid == self.uuid {
-            self.a.call_id.clone()
+            self.a.call_id.as_str()
         } else {
             (self.forks.iter())
-                .find(|f| f.uuid == info.uuid)
-                .map(|f| f.dialog.call_id.clone())
-                .unwrap_or_default()
+                .find(|fk| fk.uuid == info.uuid)
+                .map_or("", |fk| fk.dialog.call_id.as_str())
         };
-        vec![
-            ("uuid", info.uuid.clone()),
-            ("call_uuid", info.call_uuid.clone()),
-            ("direction", info.direction.to_string()),
-            ("channel_name", info.name.clone()),
-            ("sip_call_id", call_id),
-            ("caller_id_name", info.cid_name.clone()),
-            ("caller_id_number", info.cid_num.clone()),
-            ("destination_number", info.dest.clone()),
-            ("context", info.context.clone()),
-        ]
+        f("uuid", &info.uuid);
+        f("call_uuid", &info.call_uuid);
+        f("direction", info.direction);
+        f("channel_name", &info.name);
+        f("sip_call_id", call_id);
+        f("caller_id_name", &info.cid_name);
+        f("caller_id_number", &info.cid_num);
+        f("destination_number", &info.dest);
+        f("context", &info.context);
     }
 
     /// Which side of the relay leg `leg` (the call's own, or its bridged B leg) is on.
@@ -380,9 +394,13 @@ impl Call {
             Control::GetVar { leg, name, reply } => {
                 let value = self.vars.get(&name).cloned().or_else(|| {
                     let info = self.ctx.channels.get(&leg)?;
-                    (self.builtin_vars(&info).into_iter())
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, v)| v)
+                    let mut found = None;
+                    self.each_builtin_var(&info, |n, v| {
+                        if n == name && found.is_none() {
+                            found = Some(v.to_string());
+                        }
+                    });
+                    found
                 });
                 let _ = reply.send(value);
             }

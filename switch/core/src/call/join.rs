@@ -72,7 +72,7 @@ impl Call {
             tag: leg.dialog.local_tag().to_string(),
             owner: self.owner.clone(),
         });
-        self.ctx.channels.update(&leg.uuid, |c| {
+        self.ctx.channels.modify(&leg.uuid, |c| {
             c.call_uuid = self.uuid.clone();
         });
         self.b_port = Some(leg.port.port());
