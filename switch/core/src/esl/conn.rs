@@ -30,8 +30,8 @@ const REPLY_ROOM: usize = 32;
 const EVENT_COALESCE: Duration = Duration::from_millis(5);
 /// What one write gathers at most.
 const BATCH_BYTES: usize = 256 * 1024;
-/// Frames in one write at most (well under the kernel's IOV_MAX of 1024).
-const BATCH_FRAMES: usize = 512;
+/// Frames in one write at most: two slices each, under the kernel's IOV_MAX of 1024.
+const BATCH_FRAMES: usize = 500;
 /// A write that makes no progress for this long disconnects the client.
 const WRITE_STALL: Duration = Duration::from_secs(10);
 /// A frame started but not finished within this long disconnects the client.
@@ -51,10 +51,21 @@ enum Out {
 }
 
 impl Out {
-    fn bytes(&self) -> &[u8] {
+    fn len(&self) -> usize {
         match self {
-            Out::Text(t) => t.as_bytes(),
-            Out::Event(e, format) => e.frame(*format).as_bytes(),
+            Out::Text(t) => t.len(),
+            Out::Event(e, format) => e.frame(*format).len(),
+        }
+    }
+
+    fn push_slices<'a>(&'a self, slices: &mut Vec<IoSlice<'a>>) {
+        match self {
+            Out::Text(t) => slices.push(IoSlice::new(t.as_bytes())),
+            Out::Event(e, format) => {
+                for part in e.frame(*format).parts() {
+                    slices.push(IoSlice::new(part.as_bytes()));
+                }
+            }
         }
     }
 }
@@ -62,7 +73,10 @@ impl Out {
 /// Writes every frame of `batch` with vectored writes straight from where each lives (the
 /// event's shared frame), instead of copying them into one buffer per client first.
 async fn write_batch(write: &mut OwnedWriteHalf, batch: &[Out]) -> std::io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|o| IoSlice::new(o.bytes())).collect();
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(2 * batch.len());
+    for o in batch {
+        o.push_slices(&mut slices);
+    }
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
         let n = write.write_vectored(rest).await?;
@@ -272,7 +286,7 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer
     let mut last_write: Option<tokio::time::Instant> = None;
     while let Some(first) = rx.recv().await {
         let mut urgent = matches!(first, Out::Text(_));
-        let mut bytes = first.bytes().len();
+        let mut bytes = first.len();
         batch.push(first);
         loop {
             // Whatever else is queued goes out in the same write.
@@ -280,7 +294,7 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer
                 match rx.try_recv() {
                     Ok(out) => {
                         urgent |= matches!(out, Out::Text(_));
-                        bytes += out.bytes().len();
+                        bytes += out.len();
                         batch.push(out);
                     }
                     Err(_) => break,

@@ -53,7 +53,7 @@ mod tests {
         );
         let e = Event::new("HEARTBEAT");
         assert_eq!(
-            e.frame(EventFormat::Plain),
+            e.frame(EventFormat::Plain).to_string(),
             "Content-Length: 23\nContent-Type: text/event-plain\n\nEvent-Name: HEARTBEAT\n\n"
         );
         let notice_body = DISCONNECT_NOTICE.split("\n\n").nth(1).unwrap();

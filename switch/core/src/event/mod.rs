@@ -32,7 +32,39 @@ pub struct Event {
     /// When it was created (stamped as `Event-Date-*` when fired).
     created: SystemTime,
     /// The wire frame per format, made once for all subscribers of a fired event.
-    frames: [std::sync::OnceLock<String>; 3],
+    frames: [std::sync::OnceLock<EventFrame>; 3],
+}
+
+/// An event's event-socket frame: the envelope (`Content-Length`, `Content-Type`) and the
+/// serialised event, kept apart so the body is written where it was made, not copied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventFrame {
+    head: String,
+    body: String,
+}
+
+impl EventFrame {
+    /// The envelope and the body, in wire order.
+    pub fn parts(&self) -> [&str; 2] {
+        [&self.head, &self.body]
+    }
+
+    /// Bytes on the wire.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.body.len()
+    }
+
+    /// Never true: a frame has at least its envelope.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for EventFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.head)?;
+        f.write_str(&self.body)
+    }
 }
 
 impl Event {
@@ -130,7 +162,7 @@ impl Event {
 
     /// The event-socket frame (`Content-Length`, `Content-Type: text/event-<format>`, the
     /// serialised event), made on first use and shared: a fired event is not changed again.
-    pub fn frame(&self, format: EventFormat) -> &str {
+    pub fn frame(&self, format: EventFormat) -> &EventFrame {
         let slot = match format {
             EventFormat::Plain => 0,
             EventFormat::Json => 1,
@@ -138,14 +170,12 @@ impl Event {
         };
         self.frames[slot].get_or_init(|| {
             let body = self.serialize(format);
-            let mut frame = String::with_capacity(body.len() + 64);
-            frame.push_str("Content-Length: ");
-            frame.push_str(&body.len().to_string());
-            frame.push_str("\nContent-Type: text/event-");
-            frame.push_str(format.as_str());
-            frame.push_str("\n\n");
-            frame.push_str(&body);
-            frame
+            let head = format!(
+                "Content-Length: {}\nContent-Type: text/event-{}\n\n",
+                body.len(),
+                format.as_str()
+            );
+            EventFrame { head, body }
         })
     }
 
