@@ -323,7 +323,7 @@ async fn write_loop(mut write: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, peer
             }
         }
         last_write = Some(tokio::time::Instant::now());
-        // The events go now, not when the next frame comes.
+        // Let go of the written events now, not when the next frame comes.
         batch.clear();
     }
     let _ = write.shutdown().await;

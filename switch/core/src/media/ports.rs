@@ -321,25 +321,23 @@ impl Shared {
             });
             return;
         }
-        Self::unmark(&mut st, index);
         drop(st);
-        // Closed outside the lock (field order: the sockets go after the mark is cleared,
-        // but no one can bind the port before `pair` is closed here, since `reserve` is
-        // followed by a bind that would just skip it as busy).
+        // Closed before the pair is free again (so no allocation tries to bind it while it
+        // is open), and outside the lock.
         drop(pair);
+        self.release(index);
     }
 
     /// Closes every resting pair; how many there were.
     fn close_idle(&self) -> usize {
-        let idle: Vec<Idle> = {
-            let mut st = self.lock();
-            let idle: Vec<Idle> = st.idle.drain(..).collect();
-            for i in &idle {
-                Self::unmark(&mut st, i.index);
-            }
-            idle
-        };
-        idle.len()
+        let idle: Vec<Idle> = self.lock().idle.drain(..).collect();
+        let indices: Vec<usize> = idle.iter().map(|i| i.index).collect();
+        drop(idle);
+        let mut st = self.lock();
+        for &i in &indices {
+            Self::unmark(&mut st, i);
+        }
+        indices.len()
     }
 }
 
