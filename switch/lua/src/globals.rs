@@ -23,8 +23,6 @@ pub(crate) fn materialize_session(lua: &Lua) -> mlua::Result<Option<AnyUserData>
         let ud = crate::session::session_userdata(lua, LuaSession::new(h))?;
         let g = lua.globals();
         g.raw_set("session", ud.clone())?;
-        // The lazy __index is ours alone (a script's own setmetatable(_G) builds first).
-        g.set_metatable(None);
         lua.set_app_data(BuiltSession(ud.clone()));
         return Ok(Some(ud));
     }
@@ -53,21 +51,9 @@ pub(crate) fn install(
     g.raw_set("argv", args)?;
     g.raw_set("freeswitch", crate::freeswitch::lazy_table(lua)?)?;
     match session {
+        // Built on first read by `_G`'s lazy __index (see `crate::lazy`).
         Some(h) => {
             lua.set_app_data(PendingSession(h));
-            let mt = lua.create_table_with_capacity(0, 1)?;
-            mt.raw_set(
-                "__index",
-                lua.create_function(|lua, (_g, key): (mlua::Table, mlua::Value)| {
-                    let wanted =
-                        matches!(&key, mlua::Value::String(k) if k.as_bytes() == b"session");
-                    if !wanted {
-                        return Ok(mlua::Value::Nil);
-                    }
-                    Ok(materialize_session(lua)?.map_or(mlua::Value::Nil, mlua::Value::UserData))
-                })?,
-            )?;
-            g.set_metatable(Some(mt));
         }
         None => g.raw_set("stream", LuaStream)?,
     }

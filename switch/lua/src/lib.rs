@@ -20,6 +20,7 @@ mod freeswitch;
 mod globals;
 mod input;
 mod ivr;
+mod lazy;
 pub mod pattern;
 mod run;
 mod sandbox;

@@ -1,7 +1,8 @@
 //! A fresh, sandboxed Lua 5.4 state per run.
 //!
 //! Loaded: the base library, `string`, `table`, `math`, `utf8`, `coroutine`, and of `os` only
-//! `time`, `date` and `clock`. Gone: `io`, `debug`, `package.loadlib`/`cpath`, `dofile`,
+//! `time`, `date` and `clock` (all but the base library and `string` on first use, see
+//! [`crate::lazy`]). Gone: `io`, `debug`, `package.loadlib`/`cpath`, `dofile`,
 //! `loadfile`, `string.dump`, `warn`, and the rest of `os`. Replaced:
 //! - `load`: text chunks only (mode `"t"` whatever the caller asks);
 //! - `require`: modules from the scripts folder only (`require "lib.menu"` is
@@ -42,36 +43,21 @@ pub fn new_state(
     cache: Arc<ScriptCache>,
     printer: Arc<dyn Printer>,
 ) -> mlua::Result<Lua> {
-    let libs = StdLib::STRING
-        | StdLib::TABLE
-        | StdLib::MATH
-        | StdLib::UTF8
-        | StdLib::COROUTINE
-        | StdLib::OS;
-    let lua = Lua::new_with(libs, LuaOptions::new())?;
+    // The other libraries and wrappers are built on first use: see `crate::lazy`.
+    let lua = Lua::new_with(StdLib::STRING, LuaOptions::new())?;
     // No collection while the state is set up: everything made now lives to the end. The
     // run restarts the collector before the script starts.
     lua.gc_stop();
     let g = lua.globals();
-    for name in [
-        "dofile", "loadfile", "warn", "require", "module", "io", "debug",
-    ] {
+    for name in ["dofile", "loadfile", "warn"] {
         g.raw_set(name, Value::Nil)?;
     }
-    let os: Table = g.raw_get("os")?;
-    let safe_os = lua.create_table_with_capacity(0, 3)?;
-    for name in ["time", "date", "clock"] {
-        safe_os.raw_set(name, os.raw_get::<Value>(name)?)?;
-    }
-    g.raw_set("os", safe_os)?;
     let string: Table = g.raw_get("string")?;
     crate::strlib::install(&lua, &string, budget, limit)?;
-    guard_table_lib(&lua, &g.raw_get("table")?)?;
     install_load(&lua, &g)?;
-    install_pcall(&lua, &g)?;
     install_setmetatable(&lua, &g)?;
     install_print(&lua, &g, printer)?;
-    install_require(&lua, &g, cache)?;
+    crate::lazy::install(&lua, &g, cache)?;
     Ok(lua)
 }
 
@@ -111,15 +97,20 @@ local function fix(ok, ...)
   if ok then return true, ... end
   return false, plain((...))
 end
-_G.pcall = function(f, ...) return fix(pcall(f, ...)) end
-_G.xpcall = function(f, h, ...)
-  return fix(xpcall(f, function(e) return h(plain(e)) end, ...))
-end
 local resume = co.resume
 co.resume = function(c, ...) return fix(resume(c, ...)) end
+return function(f, ...) return fix(pcall(f, ...)) end,
+  function(f, h, ...) return fix(xpcall(f, function(e) return h(plain(e)) end, ...)) end
 "#;
 
-fn install_pcall(lua: &Lua, g: &Table) -> mlua::Result<()> {
+/// Wraps `co.resume` in place and returns the wrapped `pcall` and `xpcall` (see
+/// [`PCALL_WRAPPERS`]).
+pub(crate) fn protect(
+    lua: &Lua,
+    pcall: Function,
+    xpcall: Function,
+    co: &Table,
+) -> mlua::Result<(Function, Function)> {
     static BYTECODE: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
     let code = BYTECODE.get_or_init(|| {
         let l = Lua::new();
@@ -143,12 +134,16 @@ fn install_pcall(lua: &Lua, g: &Table) -> mlua::Result<()> {
         .set_name("=sandbox")
         .set_mode(mlua::ChunkMode::Binary)
         .into_function()?;
-    setup.call::<()>((
-        g.raw_get::<Value>("pcall")?,
-        g.raw_get::<Value>("xpcall")?,
-        g.raw_get::<Value>("coroutine")?,
-        plain,
-    ))
+    setup.call((pcall, xpcall, co.clone(), plain))
+}
+
+/// The sandbox's `os`: `time`, `date` and `clock` of the full library `os`.
+pub(crate) fn safe_os(lua: &Lua, os: &Table) -> mlua::Result<Table> {
+    let safe = lua.create_table_with_capacity(0, 3)?;
+    for name in ["time", "date", "clock"] {
+        safe.raw_set(name, os.raw_get::<Value>(name)?)?;
+    }
+    Ok(safe)
 }
 
 fn install_setmetatable(lua: &Lua, g: &Table) -> mlua::Result<()> {
@@ -164,10 +159,10 @@ fn install_setmetatable(lua: &Lua, g: &Table) -> mlua::Result<()> {
                     ));
                 }
             }
-            // Replacing _G's metatable would lose the lazy `session`: build it first.
+            // Replacing _G's metatable would lose the lazy globals: build them first.
             if let Value::Table(target) = &t {
                 if target == &lua.globals() {
-                    crate::globals::materialize_session(lua)?;
+                    crate::lazy::build_all(lua)?;
                 }
             }
             setmt.call::<Value>((t, mt))
@@ -194,7 +189,7 @@ fn install_print(lua: &Lua, g: &Table, printer: Arc<dyn Printer>) -> mlua::Resul
     )
 }
 
-fn install_require(lua: &Lua, g: &Table, cache: Arc<ScriptCache>) -> mlua::Result<()> {
+pub(crate) fn install_require(lua: &Lua, g: &Table, cache: Arc<ScriptCache>) -> mlua::Result<()> {
     let package = lua.create_table_with_capacity(0, 2)?;
     let loaded = lua.create_table()?;
     for lib in ["string", "table", "math", "utf8", "coroutine", "os"] {
@@ -240,7 +235,7 @@ fn module_file(name: &str) -> Option<String> {
     ok.then(|| format!("{}.lua", base.replace('.', "/")))
 }
 
-fn guard_table_lib(lua: &Lua, table: &Table) -> mlua::Result<()> {
+pub(crate) fn guard_table_lib(lua: &Lua, table: &Table) -> mlua::Result<()> {
     let insert: Function = table.raw_get("insert")?;
     table.raw_set(
         "insert",

@@ -295,6 +295,72 @@ fn syntax_errors_name_file_and_line_and_an_edit_gone_wrong_keeps_the_old_version
 }
 
 #[test]
+fn libraries_built_on_first_use_behave_as_if_always_there() {
+    let s = Scripts::new("lazy");
+    std::fs::write(
+        s.dir.join("scripts/lib/m.lua"),
+        "return { same = (require('math') == math), listed = package.loaded.table == table }",
+    )
+    .unwrap();
+    let out = s.run(
+        "lazy.lua",
+        r##"
+        print(rawget(_G, "math"), type(math.floor), rawget(_G, "math") == math, _G.math == math)
+        print(table.concat({ "a", "b" }, ","), utf8.char(72, 105), type(os.time()), os.getenv)
+        local co = coroutine.create(function() return string.format("%.2f", math.pi) end)
+        print(coroutine.resume(co))
+        print(pcall(error, "plain"))
+        print(select("#", xpcall(function() return 1, 2, 3 end, print)))
+        local m = require "lib.m"
+        print(m.same, m.listed, package.loaded["lib.m"] == m)
+        "##,
+    );
+    assert_eq!(out.error, None);
+    assert_eq!(
+        out.output,
+        "nil\tfunction\ttrue\ttrue\n\
+         a,b\tHi\tnumber\tnil\n\
+         true\t3.14\n\
+         false\tplain\n\
+         4\n\
+         true\ttrue\ttrue\n"
+    );
+
+    // A name the script sets first stays the script's, even once everything is built.
+    let out = s.run(
+        "own.lua",
+        r#"
+        math = "mine"
+        pcall = function() return "my pcall" end
+        print(math, pcall(), type(xpcall), type(coroutine.wrap))
+        setmetatable(_G, { __index = function(_, k) return "missing " .. k end })
+        print(math, pcall(), type(table.insert), type(require), nosuch)
+        "#,
+    );
+    assert_eq!(out.error, None);
+    assert_eq!(
+        out.output,
+        "mine\tmy pcall\tfunction\tfunction\n\
+         mine\tmy pcall\tfunction\tfunction\tmissing nosuch\n"
+    );
+
+    // First read inside a coroutine, and the table guards hold on a lazily built table.
+    let e = s.error(
+        "guard.lua",
+        "local co = coroutine.wrap(function()
+  local t = setmetatable({}, { __len = function() return 1e12 end })
+  table.insert(t, 1, 'x')
+end)
+co()
+",
+    );
+    assert!(
+        e.contains("guard.lua:3:") && e.contains("table.insert"),
+        "{e}"
+    );
+}
+
+#[test]
 fn nothing_leaks_from_one_run_to_the_next() {
     let s = Scripts::new("leak");
     let out = s.run(
