@@ -18,11 +18,26 @@ fn originate_rings_the_user_and_runs_the_application() {
     let callee = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
         .key("sinkport", sink.port())
         .spawn();
+    let mut events = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert_eq!(
+        events.command("event plain CHANNEL_CREATE CHANNEL_HANGUP"),
+        "+OK event listener enabled plain"
+    );
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
     let reply = esl.api("originate user/1001 &playback(ivr/ivr-welcome.wav)");
     assert!(reply.starts_with("+OK "), "{reply}");
     let uuid = reply.trim_start_matches("+OK ").trim().to_string();
     callee.wait().assert_passed();
+    // The leg the switch dialled is outbound, as FreeSWITCH reports an originated channel.
+    for name in ["CHANNEL_CREATE", "CHANNEL_HANGUP"] {
+        let e = events
+            .wait_event(Duration::from_secs(10), |e| {
+                e.header("Event-Name") == Some(name) && e.header("Unique-ID") == Some(&uuid)
+            })
+            .unwrap_or_else(|| panic!("{name} of {uuid}"));
+        assert_eq!(e.header("Call-Direction"), Some("outbound"), "{name}");
+        assert_eq!(e.header("variable_direction"), Some("outbound"), "{name}");
+    }
     let s = sink.wait_for_packets(50, Duration::from_secs(5));
     assert!(s.loud >= 40, "the prompt reached the callee: {s:?}");
     let rows = sw.wait_cdrs(1, Duration::from_secs(10));

@@ -203,7 +203,11 @@ impl Host {
     }
 
     /// Subscribes to events, named as the event socket's `event` command names them
-    /// (`CHANNEL_ANSWER`, `CUSTOM example::ping`, `ALL`).
+    /// (`CHANNEL_ANSWER`, `CUSTOM example::ping`, `ALL`), then optionally filtered as its
+    /// `filter` command does, each `filter <header> <value>` one word each:
+    /// `CHANNEL_HANGUP filter variable_cc_side agent` gets only the hangups of channels
+    /// with that variable. Filtered-out events cost the module nothing (no queue, no
+    /// wake-up of its event thread).
     pub fn subscribe(
         &self,
         spec: &str,

@@ -103,8 +103,12 @@ impl Module for CallCenter {
         )
         .map_err(|e| e.to_string())?;
         let c = cc.clone();
-        host.subscribe("CHANNEL_HANGUP", move |ev: &EventView<'_>| c.on_hangup(ev))
-            .map_err(|e| e.to_string())?;
+        // Agent legs are originated (outbound): no inbound leg's hangup wakes this module.
+        host.subscribe(
+            "CHANNEL_HANGUP filter Call-Direction outbound",
+            move |ev: &EventView<'_>| c.on_hangup(ev),
+        )
+        .map_err(|e| e.to_string())?;
         let c = cc.clone();
         switch_sdk::spawn_thread("cc-timers", move || c.run_timers())
             .map_err(|e| format!("cannot start the timer thread: {e}"))?;

@@ -85,7 +85,12 @@ impl Call {
         let info = ChannelInfo {
             uuid: self.uuid.clone(),
             call_uuid: self.uuid.clone(),
-            direction: "inbound",
+            // An originated call's A leg is the one the switch dialled out.
+            direction: if self.a_outbound {
+                "outbound"
+            } else {
+                "inbound"
+            },
             name: format!("sofia/internal/{user}@{host}"),
             state: ChannelState::Init,
             callstate: CallState::Ringing,

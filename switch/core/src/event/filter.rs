@@ -131,6 +131,25 @@ impl Interest {
         }
     }
 
+    /// The interest a module's subscription spec names: event names as
+    /// [`Interest::subscribe`] takes them, then any number of `filter <header> <value>`
+    /// (one word each), as the event socket's `filter` command: e.g.
+    /// `CHANNEL_HANGUP filter variable_cc_side agent` delivers only the hangups of channels
+    /// with that variable, and the others never reach the module.
+    pub fn from_spec(spec: &str) -> Result<Interest, FilterError> {
+        let words: Vec<&str> = spec.split_whitespace().collect();
+        let mut groups = words.split(|w| *w == "filter");
+        let mut interest = Interest::default();
+        interest.subscribe(groups.next().unwrap_or_default().iter().copied())?;
+        for group in groups {
+            let [header, value] = group else {
+                return Err(FilterError::Syntax);
+            };
+            interest.add_filter(header, value)?;
+        }
+        Ok(interest)
+    }
+
     /// Removes names as `nixevent <words...>` does; nixing one name out of `ALL` keeps
     /// every other name.
     pub fn nix<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) -> Result<(), FilterError> {

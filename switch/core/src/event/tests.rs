@@ -180,6 +180,32 @@ fn filters_follow_freeswitch() {
 }
 
 #[test]
+fn a_module_spec_names_events_then_filters() {
+    let agent = Event::new("CHANNEL_HANGUP").with("variable_cc_side", "agent");
+    let member = Event::new("CHANNEL_HANGUP").with("variable_cc_side", "member");
+    let plain = Event::new("CHANNEL_HANGUP");
+    let i = Interest::from_spec("CHANNEL_HANGUP filter variable_cc_side agent").unwrap();
+    assert!(i.matches(&agent));
+    assert!(!i.matches(&member) && !i.matches(&plain));
+    assert!(!i.matches(&Event::new("CHANNEL_ANSWER").with("variable_cc_side", "agent")));
+    let i = Interest::from_spec(
+        "CHANNEL_HANGUP filter variable_cc_side agent filter variable_cc_side member",
+    )
+    .unwrap();
+    assert!(i.matches(&agent) && i.matches(&member) && !i.matches(&plain));
+    let i = Interest::from_spec("CHANNEL_ANSWER CUSTOM x::y").unwrap();
+    assert!(i.filters().is_empty() && i.may_want("CHANNEL_ANSWER"));
+    for bad in [
+        "CHANNEL_HANGUP filter",
+        "CHANNEL_HANGUP filter variable_cc_side",
+        "CHANNEL_HANGUP filter a b c",
+        "filter a b",
+    ] {
+        assert!(Interest::from_spec(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn myevents_restricts_to_one_channel() {
     let mut i = Interest::default();
     i.subscribe(MYEVENTS.iter().copied()).unwrap();

@@ -31,10 +31,7 @@ pub(super) unsafe extern "C" fn h_subscribe(
         if id.is_null() {
             return Err(Status::INVALID);
         }
-        let mut interest = Interest::default();
-        interest
-            .subscribe(spec.split_whitespace())
-            .map_err(|_| Status::INVALID)?;
+        let interest = Interest::from_spec(&spec).map_err(|_| Status::INVALID)?;
         let ctx = context(rec)?;
         let mut sub =
             ctx.events
