@@ -6,6 +6,8 @@
 #
 #   bash tests/bench/esl_load.sh            # rates 500-1600, 3 runs each way
 #   BENCH_RATES="1000" bash tests/bench/esl_load.sh
+#   BENCH_EVENTS="CHANNEL_CREATE CHANNEL_ANSWER CHANNEL_HANGUP_COMPLETE" bash tests/bench/esl_load.sh
+#                                           # what the subscribers ask for [ALL]
 #
 # It runs tests/bench/sip_load.sh (--skip-rtp --skip-direct) twice on the same binary; the
 # switch listens for the event socket on its default 127.0.0.1:8021. Honours
@@ -14,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 RATES=${BENCH_RATES:-"500 800 1000 1200 1400 1600"}
 SUBSCRIBERS=${BENCH_SUBSCRIBERS:-10}
+EVENTS=${BENCH_EVENTS:-ALL}
 target=${CARGO_TARGET_DIR:-$PWD/target}
 out_dir="$target/bench"
 mkdir -p "$out_dir"
@@ -36,10 +39,11 @@ run() { # label
         | sed "s/^/  $1: /"
 }
 
-echo "event socket benchmark, rates: $RATES, $SUBSCRIBERS subscribers ($(date -u +%H:%M) UTC)"
+echo "event socket benchmark, rates: $RATES, $SUBSCRIBERS subscribers to $EVENTS ($(date -u +%H:%M) UTC)"
 run none
 for i in $(seq "$SUBSCRIBERS"); do
-    "$COUNTER" 8021 ClueCon >"$out_dir/esl_sub_$i.txt" &
+    # shellcheck disable=SC2086 # the event names are words
+    "$COUNTER" 8021 ClueCon $EVENTS >"$out_dir/esl_sub_$i.txt" &
     pids+=("$!")
 done
 run subscribed

@@ -25,20 +25,11 @@ pub(crate) fn console_log(lua: &Lua, level: Option<&str>, msg: &str, uuid: Optio
     }
 }
 
-/// The `freeswitch` table, filled on first use: most dialplan scripts never touch it, and
-/// its functions are a good part of a state's set-up time.
-pub(crate) fn lazy_table(lua: &Lua) -> mlua::Result<Table> {
+/// The `freeswitch` table (built on a script's first read of it, see `crate::lazy`: most
+/// dialplan scripts never touch it, and its functions are a good part of a state's set-up).
+pub(crate) fn table(lua: &Lua) -> mlua::Result<Table> {
     let fs = lua.create_table_with_capacity(0, 10)?;
-    let mt = lua.create_table_with_capacity(0, 1)?;
-    mt.raw_set(
-        "__index",
-        lua.create_function(|lua, (t, key): (Table, Value)| {
-            t.set_metatable(None);
-            fill(lua, &t)?;
-            t.raw_get::<Value>(key)
-        })?,
-    )?;
-    fs.set_metatable(Some(mt));
+    fill(lua, &fs)?;
     Ok(fs)
 }
 

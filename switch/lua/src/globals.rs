@@ -1,6 +1,6 @@
 //! The globals a run starts with: `argv` (`argv[0]` the script, `argv[1]` the destination of
-//! a context script), `session` (the call, nil without one), `freeswitch`, and `stream`
-//! (runs with no call).
+//! a context script), `session` (the call, nil without one), and `stream` (runs with no
+//! call); `freeswitch` is one of the globals `crate::lazy` builds on first read.
 
 use mlua::{AnyUserData, Lua};
 use switch_core::script::SessionHandle;
@@ -34,8 +34,8 @@ pub(crate) fn built_session(lua: &Lua) -> Option<AnyUserData> {
     lua.app_data_ref::<BuiltSession>().map(|b| b.0.clone())
 }
 
-/// Sets the globals: `argv`, `freeswitch` (filled on first use), and `session` (built on
-/// first read) when there is a call, `stream` without one.
+/// Sets the globals: `argv`, and `session` (built on first read) when there is a call,
+/// `stream` without one.
 pub(crate) fn install(
     lua: &Lua,
     script: &str,
@@ -49,7 +49,6 @@ pub(crate) fn install(
         args.raw_set(i + 1, a.as_str())?;
     }
     g.raw_set("argv", args)?;
-    g.raw_set("freeswitch", crate::freeswitch::lazy_table(lua)?)?;
     match session {
         // Built on first read by `_G`'s lazy __index (see `crate::lazy`).
         Some(h) => {

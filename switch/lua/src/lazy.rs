@@ -3,7 +3,7 @@
 //! Opening a standard library means a table entry and a string per function, and the
 //! sandbox's wrappers are a closure each: together most of a state's set-up, while a
 //! dialplan that returns ACTIONS uses none of `table`, `math`, `utf8`, `os`, `coroutine`,
-//! `pcall`, `require`. So `_G` gets a metatable whose `__index` builds such a global when a
+//! `pcall`, `require`, `load`, `print`, `setmetatable`, `freeswitch`. So `_G` gets a metatable whose `__index` builds such a global when a
 //! script first reads it; [`build_all`] builds every one (before a script replaces `_G`'s
 //! metatable, and before `require` fills `package.loaded`). A name the script assigned first
 //! keeps the script's value. The one visible difference: `pairs(_G)` and `rawget(_G, name)`
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use mlua::{Function, Lua, Table, Value};
 
 use crate::cache::ScriptCache;
+use crate::sandbox::Printer;
 
 const TABLE: u8 = 1 << 0;
 const MATH: u8 = 1 << 1;
@@ -26,9 +27,12 @@ const OS: u8 = 1 << 3;
 const PROTECT: u8 = 1 << 4;
 /// `require` and `package`.
 const REQUIRE: u8 = 1 << 5;
+/// The sandbox's `load`, `print` and `setmetatable` (one closure each).
+const WRAPPERS: u8 = 1 << 6;
+const FREESWITCH: u8 = 1 << 7;
 /// The libraries `package.loaded` lists.
 const LIBS: u8 = TABLE | MATH | UTF8 | OS | PROTECT;
-const ALL: u8 = LIBS | REQUIRE;
+const ALL: u8 = LIBS | REQUIRE | WRAPPERS | FREESWITCH;
 
 /// The lazy group a global belongs to (0: none). `session` is lazy too, but is the call's:
 /// see [`crate::globals`].
@@ -40,6 +44,8 @@ fn group(name: &[u8]) -> u8 {
         b"os" => OS,
         b"pcall" | b"xpcall" | b"coroutine" => PROTECT,
         b"require" | b"package" => REQUIRE,
+        b"load" | b"print" | b"setmetatable" => WRAPPERS,
+        b"freeswitch" => FREESWITCH,
         _ => 0,
     }
 }
@@ -48,24 +54,43 @@ fn group(name: &[u8]) -> u8 {
 struct Lazy {
     /// Groups not built yet.
     pending: Cell<u8>,
-    /// The base library's `pcall` and `xpcall`, taken out of `_G` until the wrappers are.
+    /// The base library's functions the sandbox wraps, taken out of `_G` until the wrappers
+    /// are built (`tostring` stays: `print` uses the base one whatever a script does to it).
     pcall: Function,
     xpcall: Function,
+    load: Function,
+    print_tostring: Function,
+    setmetatable: Function,
     cache: Arc<ScriptCache>,
+    printer: Arc<dyn Printer>,
 }
 
-/// Takes the base `pcall`/`xpcall` out of `_G` and gives `_G` the building `__index`. Called
-/// once, by [`crate::sandbox::new_state`], with the base library open and nothing else.
-pub(crate) fn install(lua: &Lua, g: &Table, cache: Arc<ScriptCache>) -> mlua::Result<()> {
-    let pcall: Function = g.raw_get("pcall")?;
-    let xpcall: Function = g.raw_get("xpcall")?;
-    g.raw_set("pcall", Value::Nil)?;
-    g.raw_set("xpcall", Value::Nil)?;
+/// Takes the base functions the sandbox wraps out of `_G` and gives `_G` the building
+/// `__index`. Called once, by [`crate::sandbox::new_state`], with the base library and
+/// `string` open and nothing else.
+pub(crate) fn install(
+    lua: &Lua,
+    g: &Table,
+    cache: Arc<ScriptCache>,
+    printer: Arc<dyn Printer>,
+) -> mlua::Result<()> {
+    let take = |name: &str| -> mlua::Result<Function> {
+        let f: Function = g.raw_get(name)?;
+        g.raw_set(name, Value::Nil)?;
+        Ok(f)
+    };
     lua.set_app_data(Rc::new(Lazy {
         pending: Cell::new(ALL),
-        pcall,
-        xpcall,
+        pcall: take("pcall")?,
+        xpcall: take("xpcall")?,
+        load: take("load")?,
+        setmetatable: take("setmetatable")?,
+        print_tostring: {
+            let _print = take("print")?;
+            g.raw_get("tostring")?
+        },
         cache,
+        printer,
     }));
     let mt = lua.create_table_with_capacity(0, 1)?;
     mt.raw_set(
@@ -139,6 +164,18 @@ fn build(lua: &Lua, bits: u8) -> mlua::Result<()> {
         build(lua, LIBS)?;
         crate::sandbox::install_require(lua, &g, lazy.cache.clone())?;
     }
+    if todo & WRAPPERS != 0 {
+        let load = crate::sandbox::wrap_load(lua, lazy.load.clone())?;
+        set_if_absent(&g, "load", load)?;
+        let setmt = crate::sandbox::wrap_setmetatable(lua, lazy.setmetatable.clone())?;
+        set_if_absent(&g, "setmetatable", setmt)?;
+        let print =
+            crate::sandbox::wrap_print(lua, lazy.print_tostring.clone(), lazy.printer.clone())?;
+        set_if_absent(&g, "print", print)?;
+    }
+    if todo & FREESWITCH != 0 {
+        set_if_absent(&g, "freeswitch", crate::freeswitch::table(lua)?)?;
+    }
     Ok(())
 }
 
@@ -181,10 +218,14 @@ mod tests {
             "coroutine",
             "require",
             "package",
+            "load",
+            "print",
+            "setmetatable",
+            "freeswitch",
         ] {
             assert_ne!(group(name.as_bytes()), 0, "{name}");
         }
-        for name in ["string", "print", "session", "io", "debug", "Math", ""] {
+        for name in ["string", "tostring", "session", "io", "debug", "Math", ""] {
             assert_eq!(group(name.as_bytes()), 0, "{name}");
         }
     }

@@ -54,10 +54,7 @@ pub fn new_state(
     }
     let string: Table = g.raw_get("string")?;
     crate::strlib::install(&lua, &string, budget, limit)?;
-    install_load(&lua, &g)?;
-    install_setmetatable(&lua, &g)?;
-    install_print(&lua, &g, printer)?;
-    crate::lazy::install(&lua, &g, cache)?;
+    crate::lazy::install(&lua, &g, cache, printer)?;
     Ok(lua)
 }
 
@@ -72,20 +69,17 @@ pub fn limit_memory(lua: &Lua, limit: usize) -> mlua::Result<()> {
     Ok(())
 }
 
-fn install_load(lua: &Lua, g: &Table) -> mlua::Result<()> {
-    let load: Function = g.raw_get("load")?;
-    g.raw_set(
-        "load",
-        lua.create_function(move |lua, args: MultiValue| {
-            let _nested = crate::budget::enter()?;
-            // Text only, whatever was asked: bytecode can break out of any sandbox. An
-            // environment is passed on only when given (an explicit nil means "no _ENV").
-            let mut args: Vec<Value> = args.into_iter().collect();
-            args.resize(args.len().max(3), Value::Nil);
-            args[2] = Value::String(lua.create_string("t")?);
-            load.call::<MultiValue>(MultiValue::from_iter(args))
-        })?,
-    )
+/// The sandbox's `load` around the base library's.
+pub(crate) fn wrap_load(lua: &Lua, load: Function) -> mlua::Result<Function> {
+    lua.create_function(move |lua, args: MultiValue| {
+        let _nested = crate::budget::enter()?;
+        // Text only, whatever was asked: bytecode can break out of any sandbox. An
+        // environment is passed on only when given (an explicit nil means "no _ENV").
+        let mut args: Vec<Value> = args.into_iter().collect();
+        args.resize(args.len().max(3), Value::Nil);
+        args[2] = Value::String(lua.create_string("t")?);
+        load.call::<MultiValue>(MultiValue::from_iter(args))
+    })
 }
 
 /// `pcall`, `xpcall` and `coroutine.resume` hand scripts the errors of Rust functions as
@@ -146,47 +140,45 @@ pub(crate) fn safe_os(lua: &Lua, os: &Table) -> mlua::Result<Table> {
     Ok(safe)
 }
 
-fn install_setmetatable(lua: &Lua, g: &Table) -> mlua::Result<()> {
-    let setmt: Function = g.raw_get("setmetatable")?;
-    g.raw_set(
-        "setmetatable",
-        lua.create_function(move |lua, (t, mt): (Value, Value)| {
-            if let Value::Table(m) = &mt {
-                if !m.raw_get::<Value>("__gc")?.is_nil() {
-                    return Err(located(
-                        lua,
-                        "setmetatable: __gc metamethods are not allowed in the sandbox",
-                    ));
-                }
+/// The sandbox's `setmetatable` around the base library's.
+pub(crate) fn wrap_setmetatable(lua: &Lua, setmt: Function) -> mlua::Result<Function> {
+    lua.create_function(move |lua, (t, mt): (Value, Value)| {
+        if let Value::Table(m) = &mt {
+            if !m.raw_get::<Value>("__gc")?.is_nil() {
+                return Err(located(
+                    lua,
+                    "setmetatable: __gc metamethods are not allowed in the sandbox",
+                ));
             }
-            // Replacing _G's metatable would lose the lazy globals: build them first.
-            if let Value::Table(target) = &t {
-                if target == &lua.globals() {
-                    crate::lazy::build_all(lua)?;
-                }
+        }
+        // Replacing _G's metatable would lose the lazy globals: build them first.
+        if let Value::Table(target) = &t {
+            if target == &lua.globals() {
+                crate::lazy::build_all(lua)?;
             }
-            setmt.call::<Value>((t, mt))
-        })?,
-    )
+        }
+        setmt.call::<Value>((t, mt))
+    })
 }
 
-fn install_print(lua: &Lua, g: &Table, printer: Arc<dyn Printer>) -> mlua::Result<()> {
-    let tostring: Function = g.raw_get("tostring")?;
-    g.raw_set(
-        "print",
-        lua.create_function(move |_, args: MultiValue| {
-            let _nested = crate::budget::enter()?;
-            let mut line = String::new();
-            for (i, v) in args.into_iter().enumerate() {
-                if i > 0 {
-                    line.push('\t');
-                }
-                line.push_str(&tostring.call::<mlua::String>(v)?.to_string_lossy());
+/// The sandbox's `print`, with the base library's `tostring`, to `printer`.
+pub(crate) fn wrap_print(
+    lua: &Lua,
+    tostring: Function,
+    printer: Arc<dyn Printer>,
+) -> mlua::Result<Function> {
+    lua.create_function(move |_, args: MultiValue| {
+        let _nested = crate::budget::enter()?;
+        let mut line = String::new();
+        for (i, v) in args.into_iter().enumerate() {
+            if i > 0 {
+                line.push('\t');
             }
-            printer.print(&line);
-            Ok(())
-        })?,
-    )
+            line.push_str(&tostring.call::<mlua::String>(v)?.to_string_lossy());
+        }
+        printer.print(&line);
+        Ok(())
+    })
 }
 
 pub(crate) fn install_require(lua: &Lua, g: &Table, cache: Arc<ScriptCache>) -> mlua::Result<()> {

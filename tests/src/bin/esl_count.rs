@@ -1,13 +1,13 @@
 //! A light event-socket subscriber for `tests/bench/esl_load.sh`: connects to
-//! 127.0.0.1:PORT (retrying until the switch is up), authenticates, subscribes to every
-//! event in plain format and counts the events it receives until SIGTERM or SIGINT; then
-//! prints `EVENTS <count> <seconds from the first event>`.
+//! 127.0.0.1:PORT (retrying until the switch is up), authenticates, subscribes in plain
+//! format to EVENTS (default `ALL`) and counts the events it receives until SIGTERM or
+//! SIGINT; then prints `EVENTS <count> <seconds from the first event>`.
 //!
 //! It is written to cost the host little (one read per 256 KiB, a substring count), so that
 //! on a machine shared with the switch the benchmark measures the event socket rather than
 //! its clients.
 //!
-//! usage: esl_count PORT PASSWORD
+//! usage: esl_count PORT PASSWORD [EVENTS...]
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -23,7 +23,7 @@ extern "C" fn on_signal(_: libc::c_int) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(port), Some(password)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: esl_count PORT PASSWORD");
+        eprintln!("usage: esl_count PORT PASSWORD [EVENTS...]");
         std::process::exit(2);
     };
     let Ok(port) = port.parse::<u16>() else {
@@ -47,7 +47,11 @@ fn main() {
         }
     };
     let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let hello = format!("auth {password}\n\nevent plain ALL\n\n");
+    let events = match args[3..].join(" ") {
+        e if e.trim().is_empty() => "ALL".to_string(),
+        e => e,
+    };
+    let hello = format!("auth {password}\n\nevent plain {events}\n\n");
     if stream.write_all(hello.as_bytes()).is_err() {
         println!("EVENTS 0 0");
         return;
