@@ -240,7 +240,7 @@ struct Span {
 
 impl Headers {
     fn first(name: &str, value: &str) -> Headers {
-        // A channel event has 60-70 headers in about 1.5 KB: room for them with no regrowth.
+        // A channel event has 50-60 headers in 1.5-2 KB: room for them with no regrowth.
         let mut h = Headers {
             text: String::with_capacity(2048),
             spans: Vec::with_capacity(80),
