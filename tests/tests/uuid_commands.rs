@@ -134,13 +134,15 @@ fn uuid_bridge_joins_two_separate_calls() {
     }
     let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    assert!(esl
+        .command("event plain CHANNEL_ANSWER CHANNEL_HANGUP")
+        .starts_with("+OK"));
     let (to_agent, to_caller) = (RtpSink::bind(), RtpSink::bind());
     // The agent (1001) is called by the switch and parked; uas_answer ends on a BYE.
     let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
         .key("sinkport", to_agent.port())
         .spawn();
-    let reply = esl.api("originate user/1001 &park");
+    let reply = esl.api("originate {agent_tag=blue}user/1001 &park");
     assert!(reply.starts_with("+OK "), "{reply}");
     let agent_uuid = reply.trim_start_matches("+OK ").trim().to_string();
     // The caller listens to music on hold on 9664 and hangs up after 4 s.
@@ -165,6 +167,20 @@ fn uuid_bridge_joins_two_separate_calls() {
     caller.wait().assert_passed();
     // The caller's BYE reached the agent.
     agent.wait().assert_passed();
+    // Once joined, each channel's events still carry its own variables, as in FreeSWITCH.
+    let mut tags = std::collections::HashMap::new();
+    while tags.len() < 2 {
+        let ev = esl
+            .wait_event(Duration::from_secs(10), |e| {
+                e.header("Event-Name") == Some("CHANNEL_HANGUP")
+            })
+            .expect("a CHANNEL_HANGUP of each channel");
+        let id = ev.header("Unique-ID").unwrap_or_default().to_string();
+        let tag = ev.header("variable_agent_tag").map(str::to_string);
+        tags.insert(id, tag);
+    }
+    assert_eq!(tags[&agent_uuid].as_deref(), Some("blue"), "{tags:?}");
+    assert_eq!(tags[&caller_uuid], None, "{tags:?}");
     // Both voices crossed: the agent got the caller's PCMA, the caller the agent's.
     let agent_got = to_agent.stats().of_type(8);
     assert!(agent_got >= 50, "caller to agent: {:?}", to_agent.stats());

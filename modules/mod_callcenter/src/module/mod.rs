@@ -103,9 +103,10 @@ impl Module for CallCenter {
         )
         .map_err(|e| e.to_string())?;
         let c = cc.clone();
-        // Agent legs are originated (outbound): no inbound leg's hangup wakes this module.
+        // Our agent legs carry cc_side=agent (bridged to a caller too): no other channel's
+        // hangup wakes this module.
         host.subscribe(
-            "CHANNEL_HANGUP filter Call-Direction outbound",
+            "CHANNEL_HANGUP filter variable_cc_side agent",
             move |ev: &EventView<'_>| c.on_hangup(ev),
         )
         .map_err(|e| e.to_string())?;

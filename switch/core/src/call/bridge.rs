@@ -193,6 +193,7 @@ impl Call {
             answer: None,
             destination: dest,
             sent_cancel: false,
+            vars: None,
         });
         self.on_b_created();
     }

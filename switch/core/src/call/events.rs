@@ -353,7 +353,11 @@ impl Call {
         self.each_builtin_var(info, |n, v| {
             e.add_var(n, v);
         });
-        let mut vars: Vec<_> = self.vars.iter().collect();
+        // An adopted leg (uuid_bridge, the ACD's agent) keeps its own variables.
+        let own = (self.forks.iter())
+            .find(|fk| fk.uuid == info.uuid)
+            .and_then(|fk| fk.vars.as_ref());
+        let mut vars: Vec<_> = own.unwrap_or(&self.vars).iter().collect();
         vars.sort_unstable();
         for (n, v) in vars {
             e.add_var(n, v);

@@ -23,6 +23,8 @@ pub struct HandedLeg {
     pub(crate) answer: Option<SystemTime>,
     pub(crate) destination: String,
     pub(crate) sess: (u64, u64),
+    /// The channel variables it had: its events keep carrying them in the other call.
+    pub(crate) vars: std::collections::HashMap<String, String>,
 }
 
 impl std::fmt::Debug for HandedLeg {
@@ -62,6 +64,7 @@ impl Call {
             answer: self.answer,
             destination: self.destination.clone(),
             sess: (self.a_sess_id, self.a_sdp_version),
+            vars: self.vars.clone(),
         })
     }
 
@@ -106,6 +109,7 @@ impl Call {
             answer: leg.answer.or(Some(SystemTime::now())),
             destination: leg.destination,
             sent_cancel: false,
+            vars: Some(leg.vars),
         });
         let w = self.forks.len() - 1;
         self.winner = Some(w);

@@ -141,4 +141,7 @@ pub struct OutLeg {
     pub answer: Option<std::time::SystemTime>,
     pub destination: String,
     pub sent_cancel: bool,
+    /// An adopted leg's own channel variables (what its call had when it was handed over);
+    /// `None` for a leg this call rang, which shares the call's.
+    pub vars: Option<std::collections::HashMap<String, String>>,
 }
