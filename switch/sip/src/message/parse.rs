@@ -103,17 +103,14 @@ pub fn frame(buf: &[u8], max_size: usize) -> Framing {
 
 /// Returns (end of the header section, start of the body).
 fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            if buf.get(i + 1) == Some(&b'\n') {
-                return Some((i, i + 2));
-            }
-            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                return Some((i, i + 3));
-            }
+    // memchr jumps from one line end to the next instead of testing every byte.
+    for i in memchr::memchr_iter(b'\n', buf) {
+        if buf.get(i + 1) == Some(&b'\n') {
+            return Some((i, i + 2));
         }
-        i += 1;
+        if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
+            return Some((i, i + 3));
+        }
     }
     None
 }
@@ -223,19 +220,21 @@ fn salvage_request_line(line: &str) -> Option<(Method, Uri)> {
     Some((method, Uri::parse(inner).ok()?))
 }
 
-/// Splits the header section into logical lines, joining folded continuation lines.
-fn unfold(head: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// Splits the header section into logical lines, joining folded continuation lines. A line
+/// is borrowed from `head` unless a continuation had to be joined to it.
+fn unfold(head: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    let mut out: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(16);
     for raw in head.split('\n') {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.starts_with([' ', '\t']) {
             if let Some(last) = out.last_mut() {
-                last.push(' ');
-                last.push_str(line.trim_start());
+                let joined = last.to_mut();
+                joined.push(' ');
+                joined.push_str(line.trim_start());
                 continue;
             }
         }
-        out.push(line.to_string());
+        out.push(std::borrow::Cow::Borrowed(line));
     }
     out
 }
