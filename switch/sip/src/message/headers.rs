@@ -210,6 +210,11 @@ pub fn canonical_name(name: &str) -> String {
             return (*full).to_string();
         }
     }
+    // Most senders spell names the usual way: an exact match is a length check and a
+    // memcmp per candidate, cheaper than comparing case-insensitively.
+    if let Some(k) = KNOWN.iter().find(|k| **k == name) {
+        return (*k).to_string();
+    }
     match KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)) {
         Some(k) => (*k).to_string(),
         None => name.to_string(),
