@@ -164,6 +164,27 @@ fn uuid_bridge_joins_two_separate_calls() {
     std::thread::sleep(Duration::from_millis(500));
     let reply = esl.api(&format!("uuid_bridge {caller_uuid} {agent_uuid}"));
     assert!(reply.starts_with("+OK"), "{reply}");
+    // Joined, each leg still has its own variables, read and written by its uuid.
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {agent_uuid} agent_tag")),
+        "blue"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller_uuid} agent_tag")),
+        "_undef_"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_setvar {agent_uuid} note agent-only")),
+        "+OK\n"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {agent_uuid} note")),
+        "agent-only"
+    );
+    assert_eq!(
+        esl.api(&format!("uuid_getvar {caller_uuid} note")),
+        "_undef_"
+    );
     caller.wait().assert_passed();
     // The caller's BYE reached the agent.
     agent.wait().assert_passed();

@@ -3,9 +3,10 @@
 //! Opening a standard library means a table entry and a string per function, and the
 //! sandbox's wrappers are a closure each: together most of a state's set-up, while a
 //! dialplan that returns ACTIONS uses none of `table`, `math`, `utf8`, `os`, `coroutine`,
-//! `pcall`, `require`, `load`, `print`, `setmetatable`, `freeswitch`. So `_G` gets a metatable whose `__index` builds such a global when a
-//! script first reads it; [`build_all`] builds every one (before a script replaces `_G`'s
-//! metatable, and before `require` fills `package.loaded`). A name the script assigned first
+//! `pcall`, `require`, `load`, `print`, `setmetatable`, `freeswitch`. So `_G` gets a
+//! metatable whose `__index` builds such a global when a script first reads it;
+//! [`build_all`] builds every one (before a script replaces `_G`'s metatable), and `require`
+//! builds the libraries before it fills `package.loaded`. A name the script assigned first
 //! keeps the script's value. The one visible difference: `pairs(_G)` and `rawget(_G, name)`
 //! see a lazy library only once something has read it.
 
@@ -79,16 +80,15 @@ pub(crate) fn install(
         g.raw_set(name, Value::Nil)?;
         Ok(f)
     };
+    // The base `print` is replaced, not wrapped: it is only taken out.
+    g.raw_set("print", Value::Nil)?;
     lua.set_app_data(Rc::new(Lazy {
         pending: Cell::new(ALL),
         pcall: take("pcall")?,
         xpcall: take("xpcall")?,
         load: take("load")?,
         setmetatable: take("setmetatable")?,
-        print_tostring: {
-            let _print = take("print")?;
-            g.raw_get("tostring")?
-        },
+        print_tostring: g.raw_get("tostring")?,
         cache,
         printer,
     }));

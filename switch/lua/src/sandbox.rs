@@ -35,8 +35,8 @@ pub trait Printer: 'static {
 }
 
 /// Builds a sandboxed state for a run with `limit` bytes of memory (0: none; applied by
-/// [`limit_memory`]), `budget` for its CPU,
-/// `require` reading from `cache` and `print` going to `printer`.
+/// [`limit_memory`]), `budget` for its CPU, `require` reading from `cache` and `print`
+/// going to `printer`.
 pub fn new_state(
     limit: usize,
     budget: &Arc<Budget>,

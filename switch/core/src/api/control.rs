@@ -298,9 +298,15 @@ impl CallControl for CoreCallControl {
         value: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
-            let name = name.to_string();
+            let (leg, name) = (uuid.to_string(), name.to_string());
             let value = value.map(str::to_string);
-            ask(ctx, uuid, |reply| Control::SetVar { name, value, reply }).await?;
+            ask(ctx, uuid, |reply| Control::SetVar {
+                leg,
+                name,
+                value,
+                reply,
+            })
+            .await?;
             Ok(String::new())
         })
     }

@@ -213,7 +213,9 @@ async fn uuid_kill_and_variables_reach_the_call() {
         let mut hangups = Vec::new();
         while let Some(ev) = rx.recv().await {
             match ev {
-                CallEvent::Control(Control::SetVar { name, value, reply }) => {
+                CallEvent::Control(Control::SetVar {
+                    name, value, reply, ..
+                }) => {
                     match value {
                         Some(v) => vars.insert(name, v),
                         None => vars.remove(&name),

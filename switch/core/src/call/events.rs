@@ -2,6 +2,7 @@
 //! `CHANNEL_*` events, fired at the natural points of the call (one `on_*` call each), and
 //! its answers to control requests (`uuid_getvar`, `uuid_setvar`).
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::oneshot;
@@ -19,8 +20,9 @@ pub enum Control {
         name: String,
         reply: oneshot::Sender<Option<String>>,
     },
-    /// Sets (or with `None` unsets) a channel variable of the call.
+    /// Sets (or with `None` unsets) a channel variable of leg `leg`.
     SetVar {
+        leg: String,
         name: String,
         value: Option<String>,
         reply: oneshot::Sender<()>,
@@ -353,16 +355,32 @@ impl Call {
         self.each_builtin_var(info, |n, v| {
             e.add_var(n, v);
         });
-        // An adopted leg (uuid_bridge, the ACD's agent) keeps its own variables.
-        let own = (self.forks.iter())
-            .find(|fk| fk.uuid == info.uuid)
-            .and_then(|fk| fk.vars.as_ref());
-        let mut vars: Vec<_> = own.unwrap_or(&self.vars).iter().collect();
+        let mut vars: Vec<_> = self.vars_of(&info.uuid).iter().collect();
         vars.sort_unstable();
         for (n, v) in vars {
             e.add_var(n, v);
         }
         self.ctx.events.fire(e);
+    }
+
+    /// Leg `uuid`'s channel variables: an adopted leg's own (uuid_bridge, the ACD's agent),
+    /// else the call's, which the legs it rang share.
+    fn vars_of(&self, uuid: &str) -> &HashMap<String, String> {
+        (self.forks.iter())
+            .find(|fk| fk.uuid == uuid)
+            .and_then(|fk| fk.vars.as_ref())
+            .unwrap_or(&self.vars)
+    }
+
+    /// [`Call::vars_of`], to change.
+    fn vars_of_mut(&mut self, uuid: &str) -> &mut HashMap<String, String> {
+        let own = (self.forks.iter_mut())
+            .find(|fk| fk.uuid == uuid)
+            .and_then(|fk| fk.vars.as_mut());
+        match own {
+            Some(vars) => vars,
+            None => &mut self.vars,
+        }
     }
 
     /// The variables every leg has, each handed to `f` (borrowed: events copy them once, into
@@ -401,7 +419,7 @@ impl Call {
     pub(super) fn control(&mut self, c: Control) -> Result<(), super::End> {
         match c {
             Control::GetVar { leg, name, reply } => {
-                let value = self.vars.get(&name).cloned().or_else(|| {
+                let value = self.vars_of(&leg).get(&name).cloned().or_else(|| {
                     let info = self.ctx.channels.get(&leg)?;
                     let mut found = None;
                     self.each_builtin_var(&info, |n, v| {
@@ -413,10 +431,16 @@ impl Call {
                 });
                 let _ = reply.send(value);
             }
-            Control::SetVar { name, value, reply } => {
+            Control::SetVar {
+                leg,
+                name,
+                value,
+                reply,
+            } => {
+                let vars = self.vars_of_mut(&leg);
                 match value {
-                    Some(v) => self.vars.insert(name, v),
-                    None => self.vars.remove(&name),
+                    Some(v) => vars.insert(name, v),
+                    None => vars.remove(&name),
                 };
                 let _ = reply.send(());
             }

@@ -38,6 +38,7 @@ pub(super) fn hang_up(ctx: &Context, uuid: &str, cause: &str, detail: Option<&st
     if let Some(d) = detail {
         let (reply, _) = oneshot::channel();
         let _ = call.send(CallEvent::Control(Control::SetVar {
+            leg: uuid.to_string(),
             name: "hangup_cause_detail".into(),
             value: Some(d.to_string()),
             reply,
