@@ -1,6 +1,7 @@
 //! The message parser and the stream framer on arbitrary bytes: no panic, framing stays
 //! inside the buffer, a parsed message prints to something that parses and prints the
-//! same again, and the fast From/To tag scan agrees with the full header parse.
+//! same again, the fast From/To tag scan agrees with the full header parse, and the
+//! headers parsing checked without building them do build.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,6 +34,16 @@ fuzz_target!(|data: &[u8]| {
             for (fast, full) in tags {
                 assert_eq!(fast, full.as_deref(), "tag scan and full parse differ");
             }
+            // Parsing checks these headers without building them: what it accepted must
+            // build.
+            let (from, to, via) = match &msg {
+                Message::Request(r) => (r.from(), r.to(), r.top_via()),
+                Message::Response(r) => (r.from(), r.to(), r.top_via()),
+            };
+            assert!(
+                from.is_some() && to.is_some() && via.is_some(),
+                "a checked From, To or Via does not parse"
+            );
         }
         Err(e) => {
             assert!(matches!(e.status, 400 | 501 | 505), "status {}", e.status);

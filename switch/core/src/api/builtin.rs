@@ -72,20 +72,27 @@ pub(super) fn register(r: &ApiRegistry) {
 }
 
 fn help(ctx: &Context) -> String {
+    // One column for the syntax, capped so one long usage (originate's) does not push every
+    // description off an 80-column console; a longer syntax gets its description below it.
+    const MAX_WIDTH: usize = 44;
     let cmds = ctx.api.list();
-    let width = cmds
+    let syntaxes: Vec<String> = cmds
         .iter()
-        .map(|c| c.name.len() + c.usage.len() + 1)
+        .map(|c| format!("{} {}", c.name, c.usage).trim_end().to_string())
+        .collect();
+    let width = syntaxes
+        .iter()
+        .map(String::len)
+        .filter(|&l| l <= MAX_WIDTH)
         .max()
         .unwrap_or(0);
     let mut out = String::from("Commands:\n");
-    for c in cmds {
-        let syntax = format!("{} {}", c.name, c.usage);
-        out.push_str(&format!(
-            "  {:width$}  {}\n",
-            syntax.trim_end(),
-            c.description
-        ));
+    for (c, syntax) in cmds.iter().zip(&syntaxes) {
+        if syntax.len() > width {
+            out.push_str(&format!("  {syntax}\n  {:width$}  {}\n", "", c.description));
+        } else {
+            out.push_str(&format!("  {syntax:width$}  {}\n", c.description));
+        }
     }
     out
 }

@@ -344,7 +344,7 @@ fn check_common(h: &Headers) -> Result<(), ParseError> {
         return Err(err("missing Via"));
     }
     for v in h.get_all("Via") {
-        Via::parse(v).map_err(err)?;
+        Via::check(v).map_err(err)?;
     }
     for name in ["From", "To"] {
         let mut values = h.get_all(name);
@@ -354,7 +354,7 @@ fn check_common(h: &Headers) -> Result<(), ParseError> {
         if values.next().is_some() {
             return Err(err(format!("more than one {name}")));
         }
-        NameAddr::parse(v).map_err(|e| err(format!("{name}: {e}")))?;
+        NameAddr::check(v).map_err(|e| err(format!("{name}: {e}")))?;
     }
     let mut call_ids = h.get_all("Call-ID");
     match call_ids.next() {
@@ -404,7 +404,7 @@ fn check_request(req: &Request) -> Result<(), ParseError> {
         }
     }
     for c in h.get_all("Contact") {
-        Contact::parse(c).map_err(|e| err(format!("Contact: {e}")))?;
+        Contact::check(c).map_err(|e| err(format!("Contact: {e}")))?;
     }
     Ok(())
 }

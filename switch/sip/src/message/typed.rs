@@ -1,7 +1,7 @@
 //! Typed views of the headers a switch relies on: Via, From/To/Contact (name-addr), CSeq,
 //! and the `;name=value` parameter lists they carry.
 
-use super::uri::{split_host_port, Host, Uri};
+use super::uri::{split_host_port, Host, Uri, UriRef};
 use super::Method;
 use std::borrow::Cow;
 use std::fmt;
@@ -14,41 +14,25 @@ impl Params {
     /// Parses `;a=b;c;d="x y"` (leading `;` optional, LWS around separators tolerated).
     pub fn parse_list(s: &str) -> Result<Params, String> {
         let mut out = Vec::new();
-        let s = s.trim();
-        if s.is_empty() {
-            return Ok(Params(out));
-        }
-        let s = s.strip_prefix(';').unwrap_or(s);
-        for part in split_outside_quotes(s, b';') {
-            let part = part.trim();
-            if part.is_empty() {
-                return Err("empty parameter".into());
-            }
-            let (name, value) = match part.find('=') {
-                Some(i) => (part[..i].trim(), Some(part[i + 1..].trim())),
-                None => (part, None),
-            };
-            if name.is_empty() || !name.bytes().all(param_name_byte) {
-                return Err(format!("bad parameter name {name:?}"));
-            }
-            let value = match value {
-                Some(v) if v.starts_with('"') => {
-                    if v.len() < 2 || !v.ends_with('"') {
-                        return Err(format!("unterminated quoted value in {part:?}"));
-                    }
-                    Some(v.to_string())
-                }
-                Some(v) => {
-                    if v.is_empty() || v.bytes().any(|b| b <= b' ' || b == b'"') {
-                        return Err(format!("bad parameter value in {part:?}"));
-                    }
-                    Some(v.to_string())
-                }
-                None => None,
-            };
-            out.push((name.to_string(), value));
-        }
+        for_each_param(s, |name, value| {
+            out.push((name.to_string(), value.map(str::to_string)))
+        })?;
         Ok(Params(out))
+    }
+
+    /// Checks a parameter list as [`Params::parse_list`] does, without building it.
+    pub(crate) fn check_list(s: &str) -> Result<(), String> {
+        for_each_param(s, |_, _| {})
+    }
+
+    /// The list of a text [`Params::check_list`] accepted.
+    pub(crate) fn from_checked(s: &str) -> Params {
+        // Cannot fail on checked text; should it ever, what was read so far is kept.
+        let mut out = Vec::new();
+        let _ = for_each_param(s, |name, value| {
+            out.push((name.to_string(), value.map(str::to_string)))
+        });
+        Params(out)
     }
 
     /// `Some(value)` when the parameter is present (`Some(None)` when it has no value).
@@ -95,26 +79,77 @@ impl fmt::Display for Params {
     }
 }
 
+/// Checks `;a=b;c;d="x y"` and calls `each` with every name and value, as written.
+fn for_each_param<'a>(
+    s: &'a str,
+    mut each: impl FnMut(&'a str, Option<&'a str>),
+) -> Result<(), String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(());
+    }
+    let s = s.strip_prefix(';').unwrap_or(s);
+    for_each_split(s, b';', |part| {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err("empty parameter".into());
+        }
+        let (name, value) = match part.find('=') {
+            Some(i) => (part[..i].trim(), Some(part[i + 1..].trim())),
+            None => (part, None),
+        };
+        if name.is_empty() || !name.bytes().all(param_name_byte) {
+            return Err(format!("bad parameter name {name:?}"));
+        }
+        match value {
+            Some(v) if v.starts_with('"') && (v.len() < 2 || !v.ends_with('"')) => {
+                return Err(format!("unterminated quoted value in {part:?}"));
+            }
+            Some(v)
+                if !v.starts_with('"')
+                    && (v.is_empty() || v.bytes().any(|b| b <= b' ' || b == b'"')) =>
+            {
+                return Err(format!("bad parameter value in {part:?}"));
+            }
+            _ => {}
+        }
+        each(name, value);
+        Ok(())
+    })
+}
+
 fn param_name_byte(b: u8) -> bool {
     super::is_token_byte(b) || b"[]/:&+$".contains(&b)
 }
 
 /// Splits on `sep` outside double quotes and angle brackets.
 pub(crate) fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
+    let mut parts = Vec::with_capacity(4);
+    let _ = for_each_split(s, sep, |p| {
+        parts.push(p);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    parts
+}
+
+/// Calls `each` with every part of `s` split on `sep` outside double quotes and angle
+/// brackets, stopping at its first error.
+fn for_each_split<'a, E>(
+    s: &'a str,
+    sep: u8,
+    mut each: impl FnMut(&'a str) -> Result<(), E>,
+) -> Result<(), E> {
     let bytes = s.as_bytes();
     // Most values (a Via, a URI's parameters) have no quote, angle bracket or escape: then
     // every `sep` splits, and memchr finds them without looking at each byte.
     if memchr::memchr3(b'"', b'<', b'\\', bytes).is_none() {
-        let mut parts = Vec::with_capacity(4);
         let mut start = 0;
         for i in memchr::memchr_iter(sep, bytes) {
-            parts.push(&s[start..i]);
+            each(&s[start..i])?;
             start = i + 1;
         }
-        parts.push(&s[start..]);
-        return parts;
+        return each(&s[start..]);
     }
-    let mut parts = Vec::new();
     let (mut start, mut quoted, mut angle, mut escaped) = (0, false, false, false);
     for (i, &b) in bytes.iter().enumerate() {
         if escaped {
@@ -127,14 +162,13 @@ pub(crate) fn split_outside_quotes(s: &str, sep: u8) -> Vec<&str> {
             b'<' if !quoted => angle = true,
             b'>' if !quoted => angle = false,
             _ if b == sep && !quoted && !angle => {
-                parts.push(&s[start..i]);
+                each(&s[start..i])?;
                 start = i + 1;
             }
             _ => {}
         }
     }
-    parts.push(&s[start..]);
-    parts
+    each(&s[start..])
 }
 
 /// A Via header value (RFC 3261 section 20.42).
@@ -150,6 +184,24 @@ pub struct Via {
 impl Via {
     /// Parses one Via value such as `SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport`.
     pub fn parse(s: &str) -> Result<Via, String> {
+        Via::read(s, |transport, host, port, params| Via {
+            transport: transport.to_ascii_uppercase(),
+            host: Host(host.to_string()),
+            port,
+            params: Params::from_checked(params),
+        })
+    }
+
+    /// Checks a Via value as [`Via::parse`] does, without building it.
+    pub(crate) fn check(s: &str) -> Result<(), String> {
+        Via::read(s, |_, _, _, _| ())
+    }
+
+    /// Checks `s` and gives its transport, host, port and (checked) parameters to `build`.
+    fn read<T>(
+        s: &str,
+        build: impl FnOnce(&str, &str, Option<u16>, &str) -> T,
+    ) -> Result<T, String> {
         let mut rest = s.trim();
         let mut proto = [""; 3];
         for (i, slot) in proto.iter_mut().enumerate() {
@@ -177,14 +229,14 @@ impl Via {
             None => (rest.trim(), ""),
         };
         // LWS is allowed around the ':' of sent-by.
-        let sent_by: String = sent_by.chars().filter(|c| !c.is_whitespace()).collect();
+        let sent_by: Cow<'_, str> = if sent_by.contains(char::is_whitespace) {
+            Cow::Owned(sent_by.chars().filter(|c| !c.is_whitespace()).collect())
+        } else {
+            Cow::Borrowed(sent_by)
+        };
         let (host, port) = split_host_port(&sent_by).map_err(|e| format!("Via: {}", e.0))?;
-        Ok(Via {
-            transport: proto[2].to_ascii_uppercase(),
-            host,
-            port,
-            params: Params::parse_list(params).map_err(|e| format!("Via: {e}"))?,
-        })
+        Params::check_list(params).map_err(|e| format!("Via: {e}"))?;
+        Ok(build(proto[2], host, port, params))
     }
 
     /// The branch parameter.
@@ -234,61 +286,17 @@ impl NameAddr {
 
     /// Parses a From/To/Contact style value.
     pub fn parse(s: &str) -> Result<NameAddr, String> {
-        let s = s.trim();
-        let (display, after_display) = if s.starts_with('"') {
-            let end = closing_quote(s).ok_or("unterminated quoted display name")?;
-            (Some(s[..=end].to_string()), s[end + 1..].trim_start())
-        } else if let Some(lt) = s.find('<') {
-            let name = s[..lt].trim();
-            // An unquoted display name is tokens separated by LWS.
-            if !name
-                .bytes()
-                .all(|b| super::is_token_byte(b) || b == b' ' || b == b'\t')
-            {
-                return Err(format!("display name {name:?} must be quoted"));
-            }
-            let display = (!name.is_empty()).then(|| name.to_string());
-            (display, &s[lt..])
-        } else {
-            (None, s)
-        };
-        if let Some(inner) = after_display.strip_prefix('<') {
-            let gt = inner.find('>').ok_or("missing '>'")?;
-            let addr = &inner[..gt];
-            // LAQUOT/RAQUOT allow whitespace outside the brackets only (RFC 4475 badaspec).
-            if addr.trim() != addr {
-                return Err(format!("whitespace inside '<{addr}>'"));
-            }
-            let uri = Uri::parse(addr).map_err(|e| e.to_string())?;
-            let rest = inner[gt + 1..].trim_start();
-            if !rest.is_empty() && !rest.starts_with(';') {
-                return Err(format!("junk after '>': {rest:?}"));
-            }
-            let params = Params::parse_list(rest)?;
-            Ok(NameAddr {
-                display,
-                uri,
-                params,
-            })
-        } else if display.is_some() {
-            Err("display name without '<uri>'".into())
-        } else {
-            // addr-spec: parameters after the URI belong to the header, and the URI may
-            // carry no ';', '?' or ',' (RFC 3261 section 20).
-            let (uri_s, params) = match s.find(';') {
-                Some(i) => (&s[..i], &s[i..]),
-                None => (s, ""),
-            };
-            if uri_s.contains('?') || uri_s.contains(',') {
-                return Err("an addr-spec with '?' or ',' must be in '<>'".into());
-            }
-            let uri = Uri::parse(uri_s).map_err(|e| e.to_string())?;
-            Ok(NameAddr {
-                display: None,
-                uri,
-                params: Params::parse_list(params)?,
-            })
-        }
+        NameAddrRef::parse(s).map(|n| NameAddr {
+            display: n.display.map(str::to_string),
+            uri: n.uri.to_owned(),
+            params: Params::from_checked(n.params),
+        })
+    }
+
+    /// Checks a From/To/Contact style value as [`NameAddr::parse`] does, without building
+    /// it.
+    pub(crate) fn check(s: &str) -> Result<(), String> {
+        NameAddrRef::parse(s).map(|_| ())
     }
 
     /// The tag parameter.
@@ -315,6 +323,74 @@ impl NameAddr {
             }
         }
         Some(Cow::Owned(out))
+    }
+}
+
+/// A name-addr checked against the grammar, its parts borrowed from the text.
+struct NameAddrRef<'a> {
+    display: Option<&'a str>,
+    uri: UriRef<'a>,
+    /// The header parameters, already checked.
+    params: &'a str,
+}
+
+impl<'a> NameAddrRef<'a> {
+    fn parse(s: &'a str) -> Result<NameAddrRef<'a>, String> {
+        let s = s.trim();
+        let (display, after_display) = if s.starts_with('"') {
+            let end = closing_quote(s).ok_or("unterminated quoted display name")?;
+            (Some(&s[..=end]), s[end + 1..].trim_start())
+        } else if let Some(lt) = s.find('<') {
+            let name = s[..lt].trim();
+            // An unquoted display name is tokens separated by LWS.
+            if !name
+                .bytes()
+                .all(|b| super::is_token_byte(b) || b == b' ' || b == b'\t')
+            {
+                return Err(format!("display name {name:?} must be quoted"));
+            }
+            ((!name.is_empty()).then_some(name), &s[lt..])
+        } else {
+            (None, s)
+        };
+        if let Some(inner) = after_display.strip_prefix('<') {
+            let gt = inner.find('>').ok_or("missing '>'")?;
+            let addr = &inner[..gt];
+            // LAQUOT/RAQUOT allow whitespace outside the brackets only (RFC 4475 badaspec).
+            if addr.trim() != addr {
+                return Err(format!("whitespace inside '<{addr}>'"));
+            }
+            let uri = UriRef::parse(addr).map_err(|e| e.to_string())?;
+            let rest = inner[gt + 1..].trim_start();
+            if !rest.is_empty() && !rest.starts_with(';') {
+                return Err(format!("junk after '>': {rest:?}"));
+            }
+            Params::check_list(rest)?;
+            Ok(NameAddrRef {
+                display,
+                uri,
+                params: rest,
+            })
+        } else if display.is_some() {
+            Err("display name without '<uri>'".into())
+        } else {
+            // addr-spec: parameters after the URI belong to the header, and the URI may
+            // carry no ';', '?' or ',' (RFC 3261 section 20).
+            let (uri_s, params) = match s.find(';') {
+                Some(i) => (&s[..i], &s[i..]),
+                None => (s, ""),
+            };
+            if uri_s.contains('?') || uri_s.contains(',') {
+                return Err("an addr-spec with '?' or ',' must be in '<>'".into());
+            }
+            let uri = UriRef::parse(uri_s).map_err(|e| e.to_string())?;
+            Params::check_list(params)?;
+            Ok(NameAddrRef {
+                display: None,
+                uri,
+                params,
+            })
+        }
     }
 }
 
@@ -384,6 +460,15 @@ impl Contact {
             Ok(Contact::Star)
         } else {
             NameAddr::parse(s).map(|n| Contact::Addr(Box::new(n)))
+        }
+    }
+
+    /// Checks one Contact value as [`Contact::parse`] does, without building it.
+    pub(crate) fn check(s: &str) -> Result<(), String> {
+        if s.trim() == "*" {
+            Ok(())
+        } else {
+            NameAddr::check(s)
         }
     }
 }

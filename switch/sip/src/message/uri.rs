@@ -72,66 +72,7 @@ impl Uri {
 
     /// Parses an absolute URI.
     pub fn parse(s: &str) -> Result<Uri, UriError> {
-        let s = s.trim();
-        if s.bytes()
-            .any(|b| b <= b' ' || b == b'<' || b == b'>' || b == b'"')
-        {
-            return Err(UriError(format!("illegal character in {s:?}")));
-        }
-        let colon = s
-            .find(':')
-            .ok_or_else(|| UriError(format!("no scheme in {s:?}")))?;
-        let scheme_str = &s[..colon];
-        if scheme_str.is_empty()
-            || !scheme_str.as_bytes()[0].is_ascii_alphabetic()
-            || !scheme_str
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        {
-            return Err(UriError(format!("bad scheme in {s:?}")));
-        }
-        let rest = &s[colon + 1..];
-        let scheme = match scheme_str.to_ascii_lowercase().as_str() {
-            "sip" => Scheme::Sip,
-            "sips" => Scheme::Sips,
-            "tel" => Scheme::Tel,
-            other => Scheme::Other(other.to_string()),
-        };
-        match scheme {
-            Scheme::Sip | Scheme::Sips => parse_sip(scheme, rest),
-            Scheme::Tel => {
-                let (number, params) = split_params(rest);
-                if number.is_empty() {
-                    return Err(UriError("empty tel number".into()));
-                }
-                Ok(Uri {
-                    scheme,
-                    user: Some(number.to_string()),
-                    password: None,
-                    host: Host(String::new()),
-                    port: None,
-                    params: Params::parse_list(params)
-                        .map_err(|e| UriError(format!("tel params: {e}")))?,
-                    headers: None,
-                    opaque: None,
-                })
-            }
-            Scheme::Other(_) => {
-                if rest.is_empty() {
-                    return Err(UriError(format!("empty URI {s:?}")));
-                }
-                Ok(Uri {
-                    scheme,
-                    user: None,
-                    password: None,
-                    host: Host(String::new()),
-                    port: None,
-                    params: Params::default(),
-                    headers: None,
-                    opaque: Some(rest.to_string()),
-                })
-            }
-        }
+        UriRef::parse(s).map(|u| u.to_owned())
     }
 
     /// `host:port` or `host` for building Vias and destinations.
@@ -158,40 +99,146 @@ impl Uri {
     }
 }
 
-fn parse_sip(scheme: Scheme, rest: &str) -> Result<Uri, UriError> {
-    // '@' cannot appear unescaped in params or headers, so the first one ends the userinfo.
-    let (userinfo, hostpart) = match rest.find('@') {
-        Some(i) => (Some(&rest[..i]), &rest[i + 1..]),
-        None => (None, rest),
-    };
-    let (user, password) = match userinfo {
-        Some(ui) => {
-            if ui.is_empty() {
-                return Err(UriError("empty user before '@'".into()));
+/// The scheme of a [`UriRef`]; `Other` as written (its owned form is lower-cased).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SchemeRef<'a> {
+    Sip,
+    Sips,
+    Tel,
+    Other(&'a str),
+}
+
+/// A URI checked against the grammar, its parts borrowed from the text. It is how every
+/// URI is parsed: validating a message needs no more (and so allocates nothing), and
+/// [`Uri::parse`] copies the parts out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UriRef<'a> {
+    pub scheme: SchemeRef<'a>,
+    pub user: Option<&'a str>,
+    pub password: Option<&'a str>,
+    /// Empty for tel and opaque URIs; an IPv6 reference keeps its brackets.
+    pub host: &'a str,
+    pub port: Option<u16>,
+    /// The `;a=b;c` parameters, already checked.
+    pub params: &'a str,
+    pub headers: Option<&'a str>,
+    pub opaque: Option<&'a str>,
+}
+
+impl<'a> UriRef<'a> {
+    pub(crate) fn parse(s: &'a str) -> Result<UriRef<'a>, UriError> {
+        let s = s.trim();
+        if s.bytes()
+            .any(|b| b <= b' ' || b == b'<' || b == b'>' || b == b'"')
+        {
+            return Err(UriError(format!("illegal character in {s:?}")));
+        }
+        let colon = s
+            .find(':')
+            .ok_or_else(|| UriError(format!("no scheme in {s:?}")))?;
+        let scheme_str = &s[..colon];
+        if scheme_str.is_empty()
+            || !scheme_str.as_bytes()[0].is_ascii_alphabetic()
+            || !scheme_str
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        {
+            return Err(UriError(format!("bad scheme in {s:?}")));
+        }
+        let rest = &s[colon + 1..];
+        let scheme = if scheme_str.eq_ignore_ascii_case("sip") {
+            SchemeRef::Sip
+        } else if scheme_str.eq_ignore_ascii_case("sips") {
+            SchemeRef::Sips
+        } else if scheme_str.eq_ignore_ascii_case("tel") {
+            SchemeRef::Tel
+        } else {
+            SchemeRef::Other(scheme_str)
+        };
+        let mut uri = UriRef {
+            scheme,
+            user: None,
+            password: None,
+            host: "",
+            port: None,
+            params: "",
+            headers: None,
+            opaque: None,
+        };
+        match scheme {
+            SchemeRef::Sip | SchemeRef::Sips => uri.sip_parts(rest)?,
+            SchemeRef::Tel => {
+                let (number, params) = split_params(rest);
+                if number.is_empty() {
+                    return Err(UriError("empty tel number".into()));
+                }
+                Params::check_list(params).map_err(|e| UriError(format!("tel params: {e}")))?;
+                uri.user = Some(number);
+                uri.params = params;
             }
-            match ui.find(':') {
-                Some(i) => (Some(ui[..i].to_string()), Some(ui[i + 1..].to_string())),
-                None => (Some(ui.to_string()), None),
+            SchemeRef::Other(_) => {
+                if rest.is_empty() {
+                    return Err(UriError(format!("empty URI {s:?}")));
+                }
+                uri.opaque = Some(rest);
             }
         }
-        None => (None, None),
-    };
-    let (hostpart, headers) = match hostpart.find('?') {
-        Some(i) => (&hostpart[..i], Some(hostpart[i + 1..].to_string())),
-        None => (hostpart, None),
-    };
-    let (hostport, params) = split_params(hostpart);
-    let (host, port) = split_host_port(hostport)?;
-    Ok(Uri {
-        scheme,
-        user,
-        password,
-        host,
-        port,
-        params: Params::parse_list(params).map_err(|e| UriError(format!("params: {e}")))?,
-        headers,
-        opaque: None,
-    })
+        Ok(uri)
+    }
+
+    fn sip_parts(&mut self, rest: &'a str) -> Result<(), UriError> {
+        // '@' cannot appear unescaped in params or headers, so the first one ends the
+        // userinfo.
+        let hostpart = match rest.find('@') {
+            Some(i) => {
+                let ui = &rest[..i];
+                if ui.is_empty() {
+                    return Err(UriError("empty user before '@'".into()));
+                }
+                match ui.find(':') {
+                    Some(c) => {
+                        self.user = Some(&ui[..c]);
+                        self.password = Some(&ui[c + 1..]);
+                    }
+                    None => self.user = Some(ui),
+                }
+                &rest[i + 1..]
+            }
+            None => rest,
+        };
+        let hostpart = match hostpart.find('?') {
+            Some(i) => {
+                self.headers = Some(&hostpart[i + 1..]);
+                &hostpart[..i]
+            }
+            None => hostpart,
+        };
+        let (hostport, params) = split_params(hostpart);
+        (self.host, self.port) = split_host_port(hostport)?;
+        Params::check_list(params).map_err(|e| UriError(format!("params: {e}")))?;
+        self.params = params;
+        Ok(())
+    }
+
+    /// The owned [`Uri`].
+    pub(crate) fn to_owned(self) -> Uri {
+        let scheme = match self.scheme {
+            SchemeRef::Sip => Scheme::Sip,
+            SchemeRef::Sips => Scheme::Sips,
+            SchemeRef::Tel => Scheme::Tel,
+            SchemeRef::Other(s) => Scheme::Other(s.to_ascii_lowercase()),
+        };
+        Uri {
+            scheme,
+            user: self.user.map(str::to_string),
+            password: self.password.map(str::to_string),
+            host: Host(self.host.to_string()),
+            port: self.port,
+            params: Params::from_checked(self.params),
+            headers: self.headers.map(str::to_string),
+            opaque: self.opaque.map(str::to_string),
+        }
+    }
 }
 
 /// Undoes `%HH` escapes once (never recursively: `%2541` gives `%41`, RFC 4475 esc01).
@@ -231,8 +278,8 @@ fn split_params(s: &str) -> (&str, &str) {
     }
 }
 
-/// Parses `host[:port]`, with IPv6 references in brackets.
-pub(crate) fn split_host_port(s: &str) -> Result<(Host, Option<u16>), UriError> {
+/// Parses `host[:port]`, with IPv6 references in brackets (which the host keeps).
+pub(crate) fn split_host_port(s: &str) -> Result<(&str, Option<u16>), UriError> {
     let (host, port) = if let Some(stripped) = s.strip_prefix('[') {
         let end = stripped
             .find(']')
@@ -247,11 +294,12 @@ pub(crate) fn split_host_port(s: &str) -> Result<(Host, Option<u16>), UriError> 
             None if after.is_empty() => None,
             None => return Err(UriError(format!("junk after IPv6 reference {s:?}"))),
         };
-        (format!("[{addr}]"), port)
+        // `[addr]`: the brackets are the first and the (end + 2)th byte.
+        (&s[..end + 2], port)
     } else {
         match s.rfind(':') {
-            Some(i) => (s[..i].to_string(), Some(&s[i + 1..])),
-            None => (s.to_string(), None),
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
+            None => (s, None),
         }
     };
     if host.is_empty() {
@@ -271,7 +319,7 @@ pub(crate) fn split_host_port(s: &str) -> Result<(Host, Option<u16>), UriError> 
         ),
         None => None,
     };
-    Ok((Host(host), port))
+    Ok((host, port))
 }
 
 impl fmt::Display for Uri {

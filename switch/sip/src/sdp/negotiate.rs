@@ -249,20 +249,24 @@ impl SessionDescription {
         let Some(audio) = self.audio_mut() else {
             return;
         };
+        // What is offered, read once (each read parses every rtpmap): the loop keeps both
+        // lists up to date as it adds formats.
+        let mut offered = audio.offered_formats();
+        let mut used = audio.payload_types();
         for f in extra {
-            let offered = audio.offered_formats();
             if offered.iter().any(|o| o.same_encoding(f)) {
                 continue;
             }
-            let taken = audio.payload_types().contains(&f.pt);
             let mut f = f.clone();
-            if taken || f.pt >= 96 {
-                match audio.free_dynamic_pt() {
+            if used.contains(&f.pt) || f.pt >= 96 {
+                match (96..=127).find(|pt| !used.contains(pt)) {
                     Some(pt) => f.pt = pt,
                     None => return,
                 }
             }
             audio.add_format(&f);
+            used.push(f.pt);
+            offered.push(f);
         }
     }
 }
