@@ -7,6 +7,9 @@ local dest = argv[1] or ""
 if dest:match("^10[01]%d$") then
   -- 1000-1019: ring every registered contact of that user.
   ACTIONS = { { "bridge", "user/" .. dest } }
+elseif dest:match("^8810[01]%d$") then
+  -- 88 + extension: a supervisor listens to that user's call (neither party hears them).
+  ACTIONS = { { "answer" }, { "eavesdrop", "user/" .. dest:sub(3) }, { "hangup" } }
 elseif dest == "9196" then
   ACTIONS = { { "answer" }, { "echo" } }
 elseif dest == "9664" then

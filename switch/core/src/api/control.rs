@@ -144,7 +144,7 @@ fn call_of(ctx: &Context, uuid: &str) -> Option<CallSender> {
     calls.get(&call_uuid).cloned()
 }
 
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     ctx: &Context,
     uuid: &str,
     make: impl FnOnce(oneshot::Sender<T>) -> Control,

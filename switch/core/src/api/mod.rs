@@ -9,7 +9,7 @@
 //! [`CallControl`] trait, so the call model can change behind it.
 
 mod builtin;
-mod control;
+pub(crate) mod control;
 mod show;
 mod uuid;
 

@@ -5,6 +5,7 @@
 mod app;
 mod bridge;
 pub mod cause;
+mod eavesdrop;
 mod events;
 mod join;
 pub mod leg;
@@ -550,6 +551,7 @@ impl Call {
                 self.park().await?;
             }
             "park" => self.park().await?,
+            "eavesdrop" => self.eavesdrop(args).await?,
             "hangup" => {
                 return Err(End::new(if args.is_empty() {
                     "NORMAL_CLEARING"

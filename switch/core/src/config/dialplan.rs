@@ -70,6 +70,7 @@ pub const KNOWN_APPS: &[&str] = &[
     "lua",
     "socket",
     "unset",
+    "eavesdrop",
 ];
 
 /// The endpoint types a bridge dial string may name (`user/1001`).
@@ -267,6 +268,7 @@ fn parse_action(text: &str) -> Result<Action, String> {
         "lua" => need_args("a script, e.g. ivr.lua")?,
         "socket" => need_args("host:port [async] [full]")?,
         "unset" => need_args("a variable name")?,
+        "eavesdrop" => need_args("a channel's uuid or user/<ext>")?,
         // A module's application: checked once modules are loaded (see `module_apps`).
         _ if app.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {}
         _ => {

@@ -27,7 +27,7 @@ mod rtcp;
 mod tests;
 
 pub use leg::{DtmfOut, LegCodec, MAX_RTP};
-pub use player::{Play, PlayControl, PlayItem, Sound};
+pub use player::{AudioStream, Play, PlayControl, PlayItem, Sound};
 pub use rtcp::RtcpFigures;
 
 use std::collections::VecDeque;

@@ -1,7 +1,9 @@
 //! What a leg hears instead of its peer: a playlist of sound samples, tones and silence,
 //! played 20 ms at a time at the leg's rate.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::frame::{samples_per_frame, Frame, RATES};
 use crate::resample::Resampler;
@@ -26,6 +28,88 @@ pub enum PlayItem {
     Tone(ToneSpec),
     /// Silence of this many milliseconds.
     Silence(u32),
+    /// Live audio pushed by someone else (an eavesdropper hears a call through one), played
+    /// until the stream is closed and drained; silence while it has nothing.
+    Stream(AudioStream),
+}
+
+/// A live 20 ms frame queue between a producer (a tap on another call) and a player. Either
+/// end closes it: the player when its playback ends, the producer when its call does.
+/// Frames that would make the queue longer than [`AudioStream::MAX_FRAMES`] push the
+/// oldest out, so a producer running ahead of the player adds no delay.
+#[derive(Clone, Default)]
+pub struct AudioStream {
+    inner: Arc<Mutex<StreamInner>>,
+}
+
+#[derive(Default)]
+struct StreamInner {
+    frames: VecDeque<Frame>,
+    closed: bool,
+    dropped: u64,
+}
+
+impl AudioStream {
+    /// The most frames queued (100 ms): the delay a listener can build up.
+    pub const MAX_FRAMES: usize = 5;
+
+    /// An open, empty stream.
+    pub fn new() -> AudioStream {
+        AudioStream::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, StreamInner> {
+        // A panic while holding this lock leaves a queue of frames, still fine to use.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues a frame; `false` once the stream is closed (the producer should stop).
+    pub fn push(&self, frame: &Frame) -> bool {
+        let mut s = self.lock();
+        if s.closed {
+            return false;
+        }
+        if s.frames.len() >= Self::MAX_FRAMES {
+            s.frames.pop_front();
+            s.dropped += 1;
+        }
+        s.frames.push_back(frame.clone());
+        true
+    }
+
+    /// The oldest queued frame.
+    fn pop(&self) -> (Option<Frame>, bool) {
+        let mut s = self.lock();
+        let f = s.frames.pop_front();
+        (f, s.closed)
+    }
+
+    /// Ends the stream: the player finishes what is queued, the producer's next push fails.
+    pub fn close(&self) {
+        self.lock().closed = true;
+    }
+
+    /// Whether either end closed it.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Frames pushed out because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+}
+
+impl fmt::Debug for AudioStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.lock();
+        f.debug_struct("AudioStream")
+            .field("queued", &s.frames.len())
+            .field("closed", &s.closed)
+            .finish()
+    }
 }
 
 /// A request to play: items in order, the whole list repeated `repeat` more times
@@ -103,6 +187,20 @@ enum Current {
     Silence {
         left_ms: u32,
     },
+    Stream {
+        stream: AudioStream,
+        resampler: Option<Resampler>,
+    },
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        // The player is done with the stream (played out, stopped, its call ended): the
+        // producer stops at its next frame.
+        if let Current::Stream { stream, .. } = self {
+            stream.close();
+        }
+    }
 }
 
 impl Player {
@@ -164,6 +262,10 @@ impl Player {
         if let Some(Current::Tone(_)) = self.current {
             self.current = self.start(self.index);
         }
+        if let Some(Current::Stream { resampler, .. }) = self.current.as_mut() {
+            // The producer's rate shows with each frame; the next one sets the resampler.
+            *resampler = None;
+        }
     }
 
     /// The request's id.
@@ -212,6 +314,7 @@ impl Player {
                     *left_ms = left_ms.saturating_sub(crate::FRAME_MS);
                     (true, *left_ms == 0)
                 }
+                Current::Stream { stream, resampler } => fill_stream(stream, resampler, out),
             };
             if done {
                 self.current = self.advance();
@@ -261,8 +364,44 @@ impl Player {
             PlayItem::Silence(ms) => Current::Silence {
                 left_ms: (*ms).max(crate::FRAME_MS),
             },
+            PlayItem::Stream(stream) => Current::Stream {
+                stream: stream.clone(),
+                resampler: None,
+            },
         })
     }
+}
+
+/// Plays the next queued frame of `stream` (resampled when its rate is not `out`'s), or
+/// silence while none is queued. Returns (whether it produced a frame, whether the stream
+/// is closed and drained).
+fn fill_stream(
+    stream: &AudioStream,
+    resampler: &mut Option<Resampler>,
+    out: &mut Frame,
+) -> (bool, bool) {
+    let (frame, closed) = stream.pop();
+    let Some(frame) = frame else {
+        // Drained and closed, it produced nothing: the next item plays in this frame.
+        return (!closed, closed);
+    };
+    if frame.rate() == out.rate() {
+        out.samples_mut().copy_from_slice(frame.samples());
+        return (true, false);
+    }
+    let fits = resampler
+        .as_ref()
+        .is_some_and(|r| r.from_rate() == frame.rate() && r.to_rate() == out.rate());
+    if !fits {
+        *resampler = Resampler::new(frame.rate(), out.rate()).ok();
+    }
+    let resampled = resampler
+        .as_mut()
+        .is_some_and(|r| r.process(&frame, out).is_ok());
+    if !resampled {
+        out.clear(out.rate());
+    }
+    (true, false)
 }
 
 /// Copies the next 20 ms of `sound` into `out` (resampled when rates differ). Returns
@@ -363,6 +502,56 @@ mod tests {
         assert!((62..=64).contains(&slow), "{slow}");
         // Beyond ±10 steps it stays at ±50 %.
         assert_eq!(frames_of(30), frames_of(10));
+    }
+
+    fn level(rate: u32, value: i16) -> Frame {
+        let n = samples_per_frame(rate);
+        Frame::from_samples(rate, &vec![value; n]).expect("frame")
+    }
+
+    #[test]
+    fn a_stream_plays_what_is_pushed_silence_between_and_ends_when_closed_and_drained() {
+        let stream = AudioStream::new();
+        let mut p = Player::new(Play::once(1, vec![PlayItem::Stream(stream.clone())]), 8000);
+        let mut f = Frame::silence(8000).expect("rate");
+        // Nothing queued yet: silence, and the playback goes on.
+        assert!(p.fill(&mut f));
+        assert_eq!(f.rms(), 0.0);
+        assert!(stream.push(&level(8000, 1000)));
+        assert!(stream.push(&level(8000, 2000)));
+        stream.close();
+        assert!(
+            !stream.push(&level(8000, 3000)),
+            "a closed stream takes no more"
+        );
+        let got = frames(&mut p, 10);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!((got[0] - 1000.0).abs() < 1.0 && (got[1] - 2000.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn a_stream_at_another_rate_is_resampled_and_a_full_queue_drops_the_oldest() {
+        let stream = AudioStream::new();
+        for _ in 0..AudioStream::MAX_FRAMES + 3 {
+            stream.push(&level(8000, 1000));
+        }
+        assert_eq!(stream.dropped(), 3);
+        stream.close();
+        let mut p = Player::new(Play::once(1, vec![PlayItem::Stream(stream)]), 16000);
+        let got = frames(&mut p, 20);
+        assert_eq!(got.len(), AudioStream::MAX_FRAMES, "{got:?}");
+        // Past the resampler's start-up, a constant level stays that level at 16 kHz.
+        assert!((got[got.len() - 1] - 1000.0).abs() < 50.0, "{got:?}");
+    }
+
+    #[test]
+    fn a_player_done_with_its_stream_closes_it_for_the_producer() {
+        let stream = AudioStream::new();
+        let p = Player::new(Play::once(1, vec![PlayItem::Stream(stream.clone())]), 8000);
+        assert!(stream.push(&level(8000, 1000)));
+        drop(p);
+        assert!(stream.is_closed());
+        assert!(!stream.push(&level(8000, 1000)));
     }
 
     #[test]

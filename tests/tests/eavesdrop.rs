@@ -1,0 +1,144 @@
+//! A supervisor listens in on a call with `eavesdrop`: they hear both what the caller says
+//! and what the caller hears, the caller does not hear them, and the supervisor's call ends
+//! when the call they listen to does.
+
+use std::time::Duration;
+
+use ferroswitch_tests::esl::EslClient;
+use ferroswitch_tests::{peer_available, RtpSink, Sipp, Switch};
+
+const DIALPLAN: &str = r#"
+[[rule]]
+destination = '^7100$'
+actions = ["answer", "park"]
+
+[[rule]]
+destination = '^9664$'
+actions = ["answer", "playback local_stream://moh"]
+
+[[rule]]
+destination = '^88(10[01][0-9])$'
+actions = ["answer", "eavesdrop user/$1", "hangup"]
+
+[[rule]]
+destination = '^88(.+)$'
+actions = ["answer", "eavesdrop $1", "hangup"]
+"#;
+
+/// Waits for the CHANNEL_ANSWER of a call to `dest` and returns its Unique-ID.
+fn answered(esl: &mut EslClient, dest: &str) -> String {
+    let ev = esl
+        .wait_event(Duration::from_secs(10), |e| {
+            e.header("Event-Name") == Some("CHANNEL_ANSWER")
+                && e.header("Caller-Destination-Number") == Some(dest)
+        })
+        .unwrap_or_else(|| panic!("CHANNEL_ANSWER of the call to {dest}"));
+    ev.header("Unique-ID").expect("Unique-ID").to_string()
+}
+
+#[test]
+fn a_supervisor_hears_the_caller_who_does_not_hear_the_supervisor() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    // The caller talks (the pcap) to a parked line: they hear nothing of the switch's own.
+    let caller_sink = RtpSink::bind();
+    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "7100")
+        .key("sinkport", caller_sink.port())
+        .duration_ms(6000)
+        .spawn();
+    let uuid = answered(&mut esl, "7100");
+    // The supervisor talks too (the same pcap), and waits for the switch to hang up.
+    let supervisor_sink = RtpSink::bind();
+    let dest = format!("88{uuid}");
+    let supervisor = Sipp::caller("uac_call_wait_bye.xml", sw.sip_addr(), "1003", &dest)
+        .key("sinkport", supervisor_sink.port())
+        .spawn();
+    // The pcap is speech with pauses: about half of its packets are loud.
+    let heard = supervisor_sink.wait_for_packets(150, Duration::from_secs(8));
+    assert!(
+        heard.loud >= 40,
+        "the supervisor hears the caller's voice: {heard:?}"
+    );
+    caller.wait().assert_passed();
+    // The call listened to ended: so does the supervisor's (the dialplan's hangup).
+    supervisor.wait().assert_passed();
+    let caller_heard = caller_sink.stats();
+    assert_eq!(
+        caller_heard.loud, 0,
+        "the caller hears nothing of the supervisor: {caller_heard:?}"
+    );
+    assert!(
+        sw.log_text().contains("eavesdropping"),
+        "the switch logged the eavesdrop"
+    );
+}
+
+#[test]
+fn a_supervisor_dialling_88_and_an_extension_hears_what_that_user_hears() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    // User 1002 sends no audio and listens to music on hold.
+    let caller_sink = RtpSink::bind();
+    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1002", "9664")
+        .key("sinkport", caller_sink.port())
+        .duration_ms(6000)
+        .spawn();
+    answered(&mut esl, "9664");
+    // The supervisor (silent too) listens for 2 s and hangs up first.
+    let supervisor_sink = RtpSink::bind();
+    let supervisor = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1003", "881002")
+        .key("sinkport", supervisor_sink.port())
+        .duration_ms(2000)
+        .spawn();
+    let heard = supervisor_sink.wait_for_packets(75, Duration::from_secs(8));
+    assert!(
+        heard.loud >= 50,
+        "the supervisor hears the music the caller hears: {heard:?}"
+    );
+    supervisor.wait().assert_passed();
+    // The call listened to goes on as before.
+    let before = caller_sink.stats().loud;
+    std::thread::sleep(Duration::from_secs(1));
+    let after = caller_sink.stats().loud;
+    assert!(
+        after >= before + 30,
+        "the caller still hears the music after the supervisor left: {before} -> {after}"
+    );
+    caller.wait().assert_passed();
+}
+
+#[test]
+fn eavesdropping_on_nobody_goes_on_with_the_dialplan() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_HANGUP").starts_with("+OK"));
+    // No call of user 1005: eavesdrop returns at once and the dialplan hangs up (so soon
+    // after the answer that SIPp calls the BYE unexpected: its verdict is not the point).
+    let sink = RtpSink::bind();
+    let supervisor = Sipp::caller("uac_call_wait_bye.xml", sw.sip_addr(), "1003", "881005")
+        .key("sinkport", sink.port())
+        .spawn();
+    let ev = esl
+        .wait_event(Duration::from_secs(10), |e| {
+            e.header("Event-Name") == Some("CHANNEL_HANGUP")
+        })
+        .expect("CHANNEL_HANGUP of the supervisor");
+    assert_eq!(
+        ev.header("variable_eavesdrop_status"),
+        Some("no such channel"),
+        "{ev:?}"
+    );
+    assert_eq!(ev.header("Hangup-Cause"), Some("NORMAL_CLEARING"), "{ev:?}");
+    let _ = supervisor.wait();
+}
