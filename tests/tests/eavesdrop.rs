@@ -1,6 +1,6 @@
 //! A supervisor listens in on a call with `eavesdrop`: they hear both what the caller says
-//! and what the caller hears, the caller does not hear them, and the supervisor's call ends
-//! when the call they listen to does.
+//! and what the caller hears, the caller does not hear them until the supervisor presses 2
+//! (whisper), and the supervisor's call ends when the call they listen to does.
 
 use std::time::Duration;
 
@@ -82,7 +82,19 @@ fn a_supervisor_dialling_88_and_an_extension_hears_what_that_user_hears() {
     if !peer_available("sipp") {
         return;
     }
-    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    listen_by_extension(&Switch::start_with_dialplan(DIALPLAN, &[]));
+}
+
+#[test]
+fn the_shipped_lua_dialplan_routes_88_and_an_extension_to_eavesdrop() {
+    if !peer_available("sipp") {
+        return;
+    }
+    listen_by_extension(&Switch::start(&[]));
+}
+
+/// User 1002 listens to music on hold; 1003 dials 881002, hears it, hangs up first.
+fn listen_by_extension(sw: &Switch) {
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
     assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
     // User 1002 sends no audio and listens to music on hold.
@@ -141,4 +153,67 @@ fn eavesdropping_on_nobody_goes_on_with_the_dialplan() {
     );
     assert_eq!(ev.header("Hangup-Cause"), Some("NORMAL_CLEARING"), "{ev:?}");
     let _ = supervisor.wait();
+}
+
+#[test]
+fn after_pressing_2_the_supervisor_is_heard_by_the_leg_they_listen_to() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    // A silent caller on a parked line: alone, they hear nothing.
+    let caller_sink = RtpSink::bind();
+    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1002", "7100")
+        .key("sinkport", caller_sink.port())
+        .duration_ms(6000)
+        .spawn();
+    answered(&mut esl, "7100");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(caller_sink.stats().loud, 0, "a parked line is silent");
+    // The supervisor presses 2, then talks.
+    let supervisor_sink = RtpSink::bind();
+    let supervisor = Sipp::caller("uac_call_dtmf2_talk.xml", sw.sip_addr(), "1003", "881002")
+        .key("sinkport", supervisor_sink.port())
+        .duration_ms(4000)
+        .spawn();
+    supervisor.wait().assert_passed();
+    let heard = caller_sink.stats();
+    assert!(
+        heard.loud >= 30,
+        "the caller hears the supervisor after the 2: {heard:?}"
+    );
+    assert!(
+        sw.log_text().contains("eavesdrop: talk mode"),
+        "the switch logged the change"
+    );
+    caller.wait().assert_passed();
+}
+
+#[test]
+fn originate_puts_a_supervisors_phone_on_a_call_to_listen() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let caller_sink = RtpSink::bind();
+    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1002", "9664")
+        .key("sinkport", caller_sink.port())
+        .duration_ms(5000)
+        .spawn();
+    let uuid = answered(&mut esl, "9664");
+    // The supervisor's phone (1005) answers; it passes once the switch hangs it up.
+    let phone_sink = RtpSink::bind();
+    let phone = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1005")
+        .key("sinkport", phone_sink.port())
+        .spawn();
+    let reply = esl.api(&format!("originate user/1005 &eavesdrop({uuid})"));
+    assert!(reply.starts_with("+OK "), "{reply}");
+    let heard = phone_sink.wait_for_packets(75, Duration::from_secs(8));
+    assert!(heard.loud >= 50, "the phone hears the call: {heard:?}");
+    caller.wait().assert_passed();
+    phone.wait().assert_passed();
 }

@@ -6,6 +6,10 @@
 //! any prompt, resampled to the supervisor's codec. Either end closing the stream ends it:
 //! the target's hangup ends the application (the dialplan goes on), the supervisor's hangup
 //! removes the tap at its next frame.
+//!
+//! The supervisor's digits switch who hears them, as in FreeSWITCH: `2` the target leg
+//! (whisper to an agent), `1` the other party, `3` both (barge in), `0` nobody again. What
+//! the supervisor says is tapped on their own leg and mixed into what those legs hear.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,6 +42,39 @@ impl Tap for ListenTap {
 
     fn close(&mut self) {
         self.stream.close();
+    }
+}
+
+/// Queues what the supervisor says for each side of the target call that may hear it.
+struct SpeakTap {
+    to: [AudioStream; 2],
+}
+
+impl Tap for SpeakTap {
+    fn on_frame(&mut self, read: &Frame, _write: &Frame) -> bool {
+        // Streams no one mixes in just roll over; the tap ends when both are closed.
+        let mut open = false;
+        for s in &self.to {
+            open |= s.push(read);
+        }
+        open
+    }
+
+    fn close(&mut self) {
+        for s in &self.to {
+            s.close();
+        }
+    }
+}
+
+/// Who hears the supervisor after digit `d`: (the target leg, the other party).
+fn talk_mode(d: char) -> Option<(bool, bool)> {
+    match d {
+        '0' => Some((false, false)),
+        '1' => Some((false, true)),
+        '2' => Some((true, false)),
+        '3' => Some((true, true)),
+        _ => None,
     }
 }
 
@@ -100,11 +137,57 @@ impl Call {
         self.vars.insert("eavesdrop_status".into(), "ok".into());
         self.vars
             .insert("eavesdrop_target_uuid".into(), target.clone());
+        // What the supervisor says, ready for whichever side a digit picks: index 0 for the
+        // target leg's side, 1 for the other.
+        let speak = [AudioStream::new(), AudioStream::new()];
+        let speak_id = NEXT_TAP.fetch_add(1, Ordering::Relaxed);
+        let talk = SpeakTap { to: speak.clone() };
+        let can_talk = own.add_tap(Side::A, speak_id, Box::new(talk)).await.is_ok();
+        let sides = [side, side.other()];
+        // Digits pressed before (in an IVR, say) are no orders for this.
+        self.digits.clear();
+        let end = loop {
+            if let Some(i) = self.play_done.iter().position(|(pid, _)| *pid == id) {
+                self.play_done.remove(i);
+                break Ok(());
+            }
+            while let Some(d) = self.digits.pop_front() {
+                let Some(heard_by) = talk_mode(d) else {
+                    continue;
+                };
+                if !can_talk {
+                    continue;
+                }
+                for (i, on) in [heard_by.0, heard_by.1].into_iter().enumerate() {
+                    relay.mix_in(sides[i], on.then(|| speak[i].clone()));
+                }
+                tracing::info!(uuid = %self.uuid, %target, digit = %d, "eavesdrop: talk mode");
+                self.vars.insert("eavesdrop_mode".into(), d.to_string());
+            }
+            match self.next_event(None).await {
+                Ok(Some(ev)) => {
+                    if let Err(e) = self.background(ev) {
+                        break Err(e);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+        };
         // Our hangup drops the player, which closes the stream: the tap goes at its next
-        // frame. Stopping here any other way must close it too.
-        let end = self.wait_play(id).await;
+        // frame. Stopping here any other way must close it too; closed speech streams take
+        // themselves out of the target's mix.
         stream.close();
-        end.map(|_| ())
+        for s in &speak {
+            s.close();
+        }
+        for s in sides {
+            relay.mix_in(s, None);
+        }
+        if can_talk {
+            own.remove_tap(Side::A, speak_id).await;
+        }
+        end
     }
 
     /// The uuid `eavesdrop`'s argument names.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use switch_media::rtp::{Component, LatchMode, RelayMode, RtcpRemote, Side, SideStats};
 use switch_media::session::{
-    LegCodec, LegStats, MediaSession, Play, PlayControl, SessionConfig, SessionError, SessionEvent,
-    Tap,
+    AudioStream, LegCodec, LegStats, MediaSession, Play, PlayControl, SessionConfig, SessionError,
+    SessionEvent, Tap,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
@@ -121,6 +121,7 @@ enum Command {
         oneshot::Sender<Result<(), SessionError>>,
     ),
     RemoveTap(Side, u64, oneshot::Sender<bool>),
+    MixIn(Side, Option<AudioStream>),
     SendDtmf(Side, String, u32),
     SignalledDtmf(Side, char, u32),
     Stats(oneshot::Sender<RelayStats>),
@@ -144,6 +145,7 @@ impl std::fmt::Debug for Command {
             Command::PlayControl(..) => "PlayControl",
             Command::AddTap(..) => "AddTap",
             Command::RemoveTap(..) => "RemoveTap",
+            Command::MixIn(..) => "MixIn",
             Command::SendDtmf(..) => "SendDtmf",
             Command::SignalledDtmf(..) => "SignalledDtmf",
             Command::Stats(_) => "Stats",
@@ -248,6 +250,11 @@ impl Relay {
         let (tx, rx) = oneshot::channel();
         self.send(Command::RemoveTap(side, id, tx));
         rx.await.unwrap_or(false)
+    }
+
+    /// Adds `stream`'s audio to what `side` hears, or (`None`) stops.
+    pub fn mix_in(&self, side: Side, stream: Option<AudioStream>) {
+        self.send(Command::MixIn(side, stream));
     }
 
     /// Sends digits to `side` in its DTMF mode.
@@ -410,6 +417,11 @@ impl Task {
             }
             Command::RemoveTap(side, id, reply) => {
                 let _ = reply.send(s.remove_tap(side, id));
+            }
+            Command::MixIn(side, stream) => {
+                if let Err(e) = s.mix_in(side, stream) {
+                    tracing::info!(tag = self.tag, ?side, error = %e, "mix-in refused");
+                }
             }
             Command::SendDtmf(side, digits, ms) => {
                 if let Err(e) = s.send_dtmf(side, &digits, ms) {

@@ -105,6 +105,9 @@ pub(crate) struct Leg {
     pub(crate) events_in: Option<EventReceiver>,
     pub(crate) player: Option<Player>,
     pub(crate) taps: Vec<(u64, Box<dyn Tap>)>,
+    /// Audio added to what the leg hears (a supervisor whispering), with the resampler
+    /// from the stream's rate to the leg's.
+    pub(crate) mix_in: Option<(super::AudioStream, Option<Resampler>)>,
     /// What the leg sent in the last tick (decoded, valid when `read_ok`) and what it hears
     /// in this tick; made on first use, so a relayed leg carries none.
     pub(crate) frames: Option<Box<Frames>>,
@@ -160,6 +163,7 @@ impl Leg {
             events_in,
             player: None,
             taps: Vec::new(),
+            mix_in: None,
             frames: None,
             read_ok: false,
             resampler: None,

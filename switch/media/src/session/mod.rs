@@ -391,6 +391,17 @@ impl MediaSession {
         Ok(())
     }
 
+    /// Adds `stream`'s audio to what `side` hears (on top of its peer or a playback), until
+    /// the stream is closed or this is called again; `None` stops it.
+    pub fn mix_in(&mut self, side: Side, stream: Option<AudioStream>) -> Result<(), SessionError> {
+        let leg = self.legs[side.index()]
+            .as_mut()
+            .ok_or(SessionError::NoCodec(side))?;
+        leg.mix_in = stream.map(|s| (s, None));
+        self.refresh_rx();
+        Ok(())
+    }
+
     /// Removes tap `id` from `side` (closing it); `false` if there was none.
     pub fn remove_tap(&mut self, side: Side, id: u64) -> bool {
         let Some(leg) = self.legs[side.index()].as_mut() else {
@@ -542,11 +553,13 @@ impl MediaSession {
     /// Whether [`handle_tick`](Self::handle_tick) has work: some side is decoded, played
     /// to, tapped, transcoded or sending DTMF.
     pub fn needs_ticks(&self) -> bool {
-        self.legs
-            .iter()
-            .flatten()
-            .any(|l| l.rx.is_some() || l.player.is_some() || !l.taps.is_empty() || l.dtmf_busy())
-            || [Side::A, Side::B].iter().any(|&s| self.encodes(s))
+        self.legs.iter().flatten().any(|l| {
+            l.rx.is_some()
+                || l.player.is_some()
+                || !l.taps.is_empty()
+                || l.mix_in.is_some()
+                || l.dtmf_busy()
+        }) || [Side::A, Side::B].iter().any(|&s| self.encodes(s))
     }
 
     /// One 20 ms step: decode, play, mix, tap, encode.
@@ -760,10 +773,13 @@ impl MediaSession {
         );
         match (f, t) {
             // Unknown codecs can only be relayed.
-            (None, _) | (_, None) => t.is_none_or(|t| t.player.is_none() && !t.dtmf_busy()),
+            (None, _) | (_, None) => {
+                t.is_none_or(|t| t.player.is_none() && !t.dtmf_busy() && t.mix_in.is_none())
+            }
             (Some(f), Some(t)) => {
                 t.player.is_none()
                     && !t.dtmf_busy()
+                    && t.mix_in.is_none()
                     && (from == to || f.codec.same_audio(&t.codec))
                     && (f.codec.telephone_event.is_none() || t.codec.telephone_event.is_some())
             }
@@ -775,7 +791,7 @@ impl MediaSession {
         let Some(leg) = self.legs[side.index()].as_ref() else {
             return false;
         };
-        if leg.player.is_some() || leg.dtmf_busy() {
+        if leg.player.is_some() || leg.dtmf_busy() || leg.mix_in.is_some() {
             return true;
         }
         self.source_of(side)
@@ -812,8 +828,56 @@ impl MediaSession {
             || leg.player.is_some()
     }
 
-    /// Works out what `side` hears this tick into its `write` frame.
+    /// Works out what `side` hears this tick into its `write` frame: its peer or playback,
+    /// plus what is mixed in.
     fn fill_write(&mut self, side: Side) {
+        let Some(leg) = self.legs[side.index()].as_deref_mut() else {
+            return;
+        };
+        if leg.mix_in.is_none() {
+            self.fill_write_base(side);
+            return;
+        }
+        // A leg with nothing else to hear (parked, or its peer silent) still hears the
+        // mixed-in audio: start from silence.
+        let rate = leg.codec.rate();
+        leg::frames_in(&mut leg.frames, rate).write.clear(rate);
+        self.fill_write_base(side);
+        let Some(leg) = self.legs[side.index()].as_deref_mut() else {
+            return;
+        };
+        let Some((stream, resampler)) = leg.mix_in.as_mut() else {
+            return;
+        };
+        let (frame, closed) = stream.pop();
+        let Some(frame) = frame else {
+            if closed {
+                leg.mix_in = None;
+                self.refresh_rx();
+            }
+            return;
+        };
+        let write = &mut leg::frames_in(&mut leg.frames, rate).write;
+        if frame.rate() == rate {
+            mix_into(write, &frame);
+            return;
+        }
+        let fits = resampler
+            .as_ref()
+            .is_some_and(|r| r.from_rate() == frame.rate() && r.to_rate() == rate);
+        if !fits {
+            *resampler = Resampler::new(frame.rate(), rate).ok();
+        }
+        if let Some(r) = resampler.as_mut() {
+            let mut resampled = Frame::silence(rate).unwrap_or_default();
+            if r.process(&frame, &mut resampled).is_ok() {
+                mix_into(write, &resampled);
+            }
+        }
+    }
+
+    /// What `side` hears from its peer, its echo or its playback.
+    fn fill_write_base(&mut self, side: Side) {
         let src = self.source_of(side);
         let [a, b] = &mut self.legs;
         let (mine, other) = match side {
@@ -950,6 +1014,13 @@ impl MediaSession {
             to: inner.to,
             inner,
         })
+    }
+}
+
+/// Adds `add` to `into`, sample by sample, clipping at full scale.
+fn mix_into(into: &mut Frame, add: &Frame) {
+    for (d, a) in into.samples_mut().iter_mut().zip(add.samples()) {
+        *d = d.saturating_add(*a);
     }
 }
 

@@ -79,8 +79,8 @@ impl AudioStream {
         true
     }
 
-    /// The oldest queued frame.
-    fn pop(&self) -> (Option<Frame>, bool) {
+    /// The oldest queued frame, and whether the stream is closed.
+    pub(crate) fn pop(&self) -> (Option<Frame>, bool) {
         let mut s = self.lock();
         let f = s.frames.pop_front();
         (f, s.closed)

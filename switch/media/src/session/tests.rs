@@ -547,3 +547,55 @@ fn a_terminated_side_gets_sender_reports_and_its_receiver_reports_give_the_round
     assert_eq!(f.lost, 0);
     assert!(f.expected >= 490, "{f:?}");
 }
+
+#[test]
+fn mixed_in_audio_is_heard_on_top_of_the_peer_until_its_stream_closes() {
+    let t0 = Instant::now();
+    let mut s = session(
+        Some(LegCodec::new(CodecDesc::PCMA, 8, None)),
+        Some(LegCodec::new(CodecDesc::PCMA, 8, None)),
+        t0,
+    );
+    let stream = AudioStream::new();
+    s.mix_in(Side::A, Some(stream.clone())).expect("mix in");
+    // B speaks 1 kHz; a whisper of 440 Hz (at 16 kHz, so it is resampled) is added for A.
+    let mut src = ToneSource::new(CodecDesc::PCMA, 8, 1000.0);
+    let mut phase = 0.0f64;
+    let mut out = Vec::new();
+    for i in 0..50u64 {
+        let whisper: Vec<i16> = (0..320)
+            .map(|_| {
+                phase += 2.0 * PI * 440.0 / 16000.0;
+                (6000.0 * phase.sin()) as i16
+            })
+            .collect();
+        assert!(stream.push(&Frame::from_samples(16000, &whisper).expect("frame")));
+        out.extend(run(
+            &mut s,
+            Side::B,
+            &mut src,
+            1,
+            t0 + Duration::from_millis(20 * i),
+        ));
+    }
+    let heard = decode(&out, Side::A, CodecDesc::PCMA, 8);
+    let settled = &heard[160 * 10..];
+    assert!(
+        tone_share(settled, 8000, 440.0) > 0.3,
+        "the whisper is heard"
+    );
+    assert!(
+        tone_share(settled, 8000, 1000.0) > 0.3,
+        "and so is the peer"
+    );
+    // B hears only A (silent here): nothing of the whisper.
+    assert!(out.iter().all(|(side, _)| *side == Side::A));
+    // Closed and drained, the mix-in goes and B's packets are relayed as they are again.
+    stream.close();
+    let _ = run(&mut s, Side::B, &mut src, 10, t0 + Duration::from_secs(2));
+    let after = run(&mut s, Side::B, &mut src, 5, t0 + Duration::from_secs(3));
+    assert!(
+        !after.is_empty() && after.iter().all(|(_, p)| p[8..12] == [0, 0, 0, 7]),
+        "relayed again"
+    );
+}
