@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use ferroswitch_tests::esl::EslClient;
+use ferroswitch_tests::sipp::SippProcess;
 use ferroswitch_tests::{peer_available, RtpSink, Sipp, Switch};
 
 const DIALPLAN: &str = r#"
@@ -36,20 +37,35 @@ fn answered(esl: &mut EslClient, dest: &str) -> String {
     ev.header("Unique-ID").expect("Unique-ID").to_string()
 }
 
+/// A switch on [`DIALPLAN`] and an event-socket client subscribed to `event`.
+fn switch_listening_for(event: &str) -> (Switch, EslClient) {
+    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    assert!(esl
+        .command(&format!("event plain {event}"))
+        .starts_with("+OK"));
+    (sw, esl)
+}
+
+/// User `user` calls `dest` with `scenario`, hanging up after `ms`; the sink counts what
+/// they hear.
+fn call(sw: &Switch, scenario: &str, user: &str, dest: &str, ms: u64) -> (RtpSink, SippProcess) {
+    let sink = RtpSink::bind();
+    let sipp = Sipp::caller(scenario, sw.sip_addr(), user, dest)
+        .key("sinkport", sink.port())
+        .duration_ms(ms)
+        .spawn();
+    (sink, sipp)
+}
+
 #[test]
 fn a_supervisor_hears_the_caller_who_does_not_hear_the_supervisor() {
     if !peer_available("sipp") {
         return;
     }
-    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
-    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let (sw, mut esl) = switch_listening_for("CHANNEL_ANSWER");
     // The caller talks (the pcap) to a parked line: they hear nothing of the switch's own.
-    let caller_sink = RtpSink::bind();
-    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1002", "7100")
-        .key("sinkport", caller_sink.port())
-        .duration_ms(6000)
-        .spawn();
+    let (caller_sink, caller) = call(&sw, "uac_call.xml", "1002", "7100", 6000);
     let uuid = answered(&mut esl, "7100");
     // The supervisor talks too (the same pcap), and waits for the switch to hang up.
     let supervisor_sink = RtpSink::bind();
@@ -98,18 +114,10 @@ fn listen_by_extension(sw: &Switch) {
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
     assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
     // User 1002 sends no audio and listens to music on hold.
-    let caller_sink = RtpSink::bind();
-    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1002", "9664")
-        .key("sinkport", caller_sink.port())
-        .duration_ms(6000)
-        .spawn();
+    let (caller_sink, caller) = call(sw, "uac_call_nomedia.xml", "1002", "9664", 6000);
     answered(&mut esl, "9664");
     // The supervisor (silent too) listens for 2 s and hangs up first.
-    let supervisor_sink = RtpSink::bind();
-    let supervisor = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1003", "881002")
-        .key("sinkport", supervisor_sink.port())
-        .duration_ms(2000)
-        .spawn();
+    let (supervisor_sink, supervisor) = call(sw, "uac_call_nomedia.xml", "1003", "881002", 2000);
     let heard = supervisor_sink.wait_for_packets(75, Duration::from_secs(8));
     assert!(
         heard.loud >= 50,
@@ -132,9 +140,7 @@ fn eavesdropping_on_nobody_goes_on_with_the_dialplan() {
     if !peer_available("sipp") {
         return;
     }
-    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
-    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    assert!(esl.command("event plain CHANNEL_HANGUP").starts_with("+OK"));
+    let (sw, mut esl) = switch_listening_for("CHANNEL_HANGUP");
     // No call of user 1005: eavesdrop returns at once and the dialplan hangs up (so soon
     // after the answer that SIPp calls the BYE unexpected: its verdict is not the point).
     let sink = RtpSink::bind();
@@ -160,24 +166,15 @@ fn after_pressing_2_the_supervisor_is_heard_by_the_leg_they_listen_to() {
     if !peer_available("sipp") {
         return;
     }
-    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
-    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
+    let (sw, mut esl) = switch_listening_for("CHANNEL_ANSWER");
     // A silent caller on a parked line: alone, they hear nothing.
-    let caller_sink = RtpSink::bind();
-    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1002", "7100")
-        .key("sinkport", caller_sink.port())
-        .duration_ms(6000)
-        .spawn();
+    let (caller_sink, caller) = call(&sw, "uac_call_nomedia.xml", "1002", "7100", 6000);
     answered(&mut esl, "7100");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(caller_sink.stats().loud, 0, "a parked line is silent");
     // The supervisor presses 2, then talks.
-    let supervisor_sink = RtpSink::bind();
-    let supervisor = Sipp::caller("uac_call_dtmf2_talk.xml", sw.sip_addr(), "1003", "881002")
-        .key("sinkport", supervisor_sink.port())
-        .duration_ms(4000)
-        .spawn();
+    let (_supervisor_sink, supervisor) =
+        call(&sw, "uac_call_dtmf2_talk.xml", "1003", "881002", 4000);
     supervisor.wait().assert_passed();
     let heard = caller_sink.stats();
     assert!(
@@ -196,14 +193,8 @@ fn originate_puts_a_supervisors_phone_on_a_call_to_listen() {
     if !peer_available("sipp") {
         return;
     }
-    let sw = Switch::start_with_dialplan(DIALPLAN, &[]);
-    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
-    assert!(esl.command("event plain CHANNEL_ANSWER").starts_with("+OK"));
-    let caller_sink = RtpSink::bind();
-    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1002", "9664")
-        .key("sinkport", caller_sink.port())
-        .duration_ms(5000)
-        .spawn();
+    let (sw, mut esl) = switch_listening_for("CHANNEL_ANSWER");
+    let (_caller_sink, caller) = call(&sw, "uac_call_nomedia.xml", "1002", "9664", 5000);
     let uuid = answered(&mut esl, "9664");
     // The supervisor's phone (1005) answers; it passes once the switch hangs it up.
     let phone_sink = RtpSink::bind();
