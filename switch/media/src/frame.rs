@@ -70,6 +70,13 @@ impl Frame {
         self.data[..self.len].fill(0);
     }
 
+    /// Adds `other`'s samples to these, clipping at full scale (both at the same rate).
+    pub fn mix(&mut self, other: &Frame) {
+        for (d, a) in self.samples_mut().iter_mut().zip(other.samples()) {
+            *d = d.saturating_add(*a);
+        }
+    }
+
     /// Root mean square level, 0.0 to 32768.0.
     pub fn rms(&self) -> f64 {
         let s = self.samples();

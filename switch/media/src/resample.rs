@@ -116,6 +116,24 @@ pub struct Resampler {
     delay: usize,
 }
 
+/// Writes `input` into `output` at rate `to`: copied when the rates match, else through the
+/// resampler in `slot`, made (or remade) for these rates when it is missing or built for
+/// others. `false` when the rates cannot be converted (then `output` is untouched).
+pub fn convert(slot: &mut Option<Resampler>, input: &Frame, to: u32, output: &mut Frame) -> bool {
+    if input.rate() == to {
+        output.clone_from(input);
+        return true;
+    }
+    let fits = slot
+        .as_ref()
+        .is_some_and(|r| r.from == input.rate() && r.to == to);
+    if !fits {
+        *slot = Resampler::new(input.rate(), to).ok();
+    }
+    slot.as_mut()
+        .is_some_and(|r| r.process(input, output).is_ok())
+}
+
 impl Resampler {
     /// A resampler from `from` Hz to `to` Hz (8000, 16000 or 48000) with the default filter.
     pub fn new(from: u32, to: u32) -> Result<Resampler, ResampleError> {

@@ -33,9 +33,7 @@ impl Tap for ListenTap {
     fn on_frame(&mut self, read: &Frame, write: &Frame) -> bool {
         self.mix.clone_from(read);
         if write.rate() == read.rate() {
-            for (m, w) in self.mix.samples_mut().iter_mut().zip(write.samples()) {
-                *m = m.saturating_add(*w);
-            }
+            self.mix.mix(write);
         }
         self.stream.push(&self.mix)
     }

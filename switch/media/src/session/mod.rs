@@ -37,7 +37,6 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::dtmf::{Digit, DtmfEvent};
 use crate::frame::Frame;
 use crate::jitter::JitterStats;
-use crate::resample::Resampler;
 use crate::rtp::{
     Component, LatchMode, Packet, RelayMode, RelayState, RtcpRemote, Side, SideStats,
 };
@@ -859,20 +858,12 @@ impl MediaSession {
         };
         let write = &mut leg::frames_in(&mut leg.frames, rate).write;
         if frame.rate() == rate {
-            mix_into(write, &frame);
+            write.mix(&frame);
             return;
         }
-        let fits = resampler
-            .as_ref()
-            .is_some_and(|r| r.from_rate() == frame.rate() && r.to_rate() == rate);
-        if !fits {
-            *resampler = Resampler::new(frame.rate(), rate).ok();
-        }
-        if let Some(r) = resampler.as_mut() {
-            let mut resampled = Frame::silence(rate).unwrap_or_default();
-            if r.process(&frame, &mut resampled).is_ok() {
-                mix_into(write, &resampled);
-            }
+        let mut resampled = Frame::default();
+        if crate::resample::convert(resampler, &frame, rate, &mut resampled) {
+            write.mix(&resampled);
         }
     }
 
@@ -934,28 +925,11 @@ impl MediaSession {
             return;
         }
         let Some(src_leg) = src_leg else { return };
-        let src_rate = src_leg.codec.rate();
         let Some(src_read) = src_leg.frames.as_deref().map(|f| &f.read) else {
             return;
         };
-        let fits = leg
-            .resampler
-            .as_ref()
-            .is_some_and(|r| r.from_rate() == src_rate && r.to_rate() == rate);
-        if src_rate != rate && !fits {
-            leg.resampler = Resampler::new(src_rate, rate).ok();
-        }
         let frames = leg::frames_in(&mut leg.frames, rate);
-        let resampler = &mut leg.resampler;
-        if src_rate == rate {
-            frames.write.clone_from(src_read);
-            return;
-        }
-        let ok = match resampler.as_mut() {
-            Some(r) => r.process(src_read, &mut frames.write).is_ok(),
-            None => false,
-        };
-        if !ok {
+        if !crate::resample::convert(&mut leg.resampler, src_read, rate, &mut frames.write) {
             frames.write.clear(rate);
         }
     }
@@ -1014,13 +988,6 @@ impl MediaSession {
             to: inner.to,
             inner,
         })
-    }
-}
-
-/// Adds `add` to `into`, sample by sample, clipping at full scale.
-fn mix_into(into: &mut Frame, add: &Frame) {
-    for (d, a) in into.samples_mut().iter_mut().zip(add.samples()) {
-        *d = d.saturating_add(*a);
     }
 }
 

@@ -385,21 +385,9 @@ fn fill_stream(
         // Drained and closed, it produced nothing: the next item plays in this frame.
         return (!closed, closed);
     };
-    if frame.rate() == out.rate() {
-        out.samples_mut().copy_from_slice(frame.samples());
-        return (true, false);
-    }
-    let fits = resampler
-        .as_ref()
-        .is_some_and(|r| r.from_rate() == frame.rate() && r.to_rate() == out.rate());
-    if !fits {
-        *resampler = Resampler::new(frame.rate(), out.rate()).ok();
-    }
-    let resampled = resampler
-        .as_mut()
-        .is_some_and(|r| r.process(&frame, out).is_ok());
-    if !resampled {
-        out.clear(out.rate());
+    let rate = out.rate();
+    if !crate::resample::convert(resampler, &frame, rate, out) {
+        out.clear(rate);
     }
     (true, false)
 }
