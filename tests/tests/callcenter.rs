@@ -432,3 +432,51 @@ fn cc_export_vars_reach_the_agent_offering_event_and_the_agent_leg() {
     caller.wait().assert_passed();
     agent.wait().assert_passed();
 }
+
+#[test]
+fn a_supervisor_dialling_88_and_the_agent_hears_the_agents_queue_call() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let cc = conf("longest-idle-agent", "", &[("1001", "")]);
+    let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", &cc)], &[]);
+    let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
+    esl.command("event plain CUSTOM callcenter::info");
+    // The agent talks (its pcap); the caller is silent.
+    let to_agent = RtpSink::bind();
+    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
+        .key("sinkport", to_agent.port())
+        .spawn();
+    let to_caller = RtpSink::bind();
+    let caller_port = Sipp::register(sw.sip_addr(), "1005");
+    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1005", "7001")
+        .local_port(caller_port)
+        .key("sinkport", to_caller.port())
+        .duration_ms(7000)
+        .spawn();
+    esl.wait_event(Duration::from_secs(10), |e| {
+        e.header("CC-Action") == Some("bridge-agent-start")
+    })
+    .expect("the agent was bridged");
+    // The supervisor dials 88 + the agent's extension: the agent's leg, joined into the
+    // caller's call by the ACD.
+    let to_supervisor = RtpSink::bind();
+    let supervisor = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1003", "881001")
+        .key("sinkport", to_supervisor.port())
+        .duration_ms(3000)
+        .spawn();
+    let heard = to_supervisor.wait_for_packets(100, Duration::from_secs(8));
+    assert!(
+        heard.loud >= 30,
+        "the supervisor hears the agent: {heard:?}"
+    );
+    supervisor.wait().assert_passed();
+
+    caller.wait().assert_passed();
+    agent.wait().assert_passed();
+    let caller_heard = to_caller.stats();
+    assert!(
+        caller_heard.loud >= 30,
+        "the caller heard the agent: {caller_heard:?}"
+    );
+}

@@ -37,6 +37,13 @@ fn originate_rings_the_user_and_runs_the_application() {
             .unwrap_or_else(|| panic!("{name} of {uuid}"));
         assert_eq!(e.header("Call-Direction"), Some("outbound"), "{name}");
         assert_eq!(e.header("variable_direction"), Some("outbound"), "{name}");
+        // Named after the user it dialled, not the caller id it presented.
+        assert!(
+            e.header("Channel-Name")
+                .is_some_and(|n| n.starts_with("sofia/internal/1001@")),
+            "{name}: {:?}",
+            e.header("Channel-Name")
+        );
     }
     let s = sink.wait_for_packets(50, Duration::from_secs(5));
     assert!(s.loud >= 40, "the prompt reached the callee: {s:?}");

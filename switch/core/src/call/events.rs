@@ -93,7 +93,13 @@ impl Call {
             } else {
                 "inbound"
             },
-            name: format!("sofia/internal/{user}@{host}"),
+            // The leg the switch dialled is named after whom it dialled, as its B legs are
+            // (FreeSWITCH's `sofia/internal/1001@host` for `originate user/1001`).
+            name: if self.a_outbound {
+                format!("sofia/internal/{}@{}", self.destination, self.a.peer.addr)
+            } else {
+                format!("sofia/internal/{user}@{host}")
+            },
             state: ChannelState::Init,
             callstate: CallState::Ringing,
             cid_name: self.caller_id_name.clone(),
