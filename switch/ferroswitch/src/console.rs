@@ -190,10 +190,11 @@ impl Validator for Names {}
 
 impl Helper for Names {}
 
-/// The command names in the output of `help` (each line `  name usage  description`).
+/// The command names in the output of `help`: each line `  name usage  description`, a
+/// long usage with its description on the next line, indented under the column.
 pub fn names_from_help(help: &str) -> Vec<String> {
     help.lines()
-        .filter(|l| l.starts_with("  "))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
         .collect()
@@ -216,7 +217,7 @@ mod tests {
 
     #[test]
     fn help_names() {
-        let help = "Commands:\n  help                 every command\n  show channels|calls  list\n";
-        assert_eq!(names_from_help(help), ["help", "show"]);
+        let help = "Commands:\n  help                 every command\n  show channels|calls  list\n  originate <call url> <exten>|&<application_name>(<app_args>) [<dialplan>]\n                       call a dial string\n";
+        assert_eq!(names_from_help(help), ["help", "show", "originate"]);
     }
 }
