@@ -208,3 +208,40 @@ fn originate_puts_a_supervisors_phone_on_a_call_to_listen() {
     caller.wait().assert_passed();
     phone.wait().assert_passed();
 }
+
+#[test]
+fn eavesdrop_all_goes_through_the_calls_and_star_skips_to_the_next() {
+    if !peer_available("sipp") {
+        return;
+    }
+    let (sw, mut esl) = switch_listening_for("CHANNEL_ANSWER");
+    // The oldest call, which the supervisor leaves with *, and a newer one they stay on
+    // until it ends.
+    let (_talker_sink, talker) = call(&sw, "uac_call.xml", "1002", "7100", 9000);
+    let first = answered(&mut esl, "7100");
+    let (_music_sink, music) = call(&sw, "uac_call_nomedia.xml", "1004", "9664", 5000);
+    let second = answered(&mut esl, "9664");
+    let supervisor_sink = RtpSink::bind();
+    let supervisor = Sipp::caller("uac_call_star_wait_bye.xml", sw.sip_addr(), "1003", "88all")
+        .key("sinkport", supervisor_sink.port())
+        .spawn();
+    // The switch hangs the supervisor up once the second call is over, while the first one
+    // still runs: the * left it for good.
+    music.wait().assert_passed();
+    supervisor.wait().assert_passed();
+    let log = sw.log_text();
+    let listened: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("eavesdropping"))
+        .collect();
+    assert!(
+        listened.len() == 2 && listened[0].contains(&first) && listened[1].contains(&second),
+        "{listened:#?}"
+    );
+    let heard = supervisor_sink.stats();
+    assert!(
+        heard.loud >= 50,
+        "the supervisor heard both calls: {heard:?}"
+    );
+    talker.wait().assert_passed();
+}

@@ -8,8 +8,9 @@
 //! removes the tap at its next frame.
 //!
 //! The supervisor's digits switch who hears them, as in FreeSWITCH: `2` the target leg
-//! (whisper to an agent), `1` the other party, `3` both (barge in), `0` nobody again. What
-//! the supervisor says is tapped on their own leg and mixed into what those legs hear.
+//! (whisper to an agent), `1` the other party, `3` both (barge in), `0` nobody again, `*`
+//! the next channel (with `eavesdrop all`). What the supervisor says is tapped on their own
+//! leg and mixed into what those legs hear.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -76,33 +77,72 @@ fn talk_mode(d: char) -> Option<(bool, bool)> {
     }
 }
 
+/// How listening to one channel ended.
+enum Listened {
+    /// The channel's call ended (or its media went).
+    Ended,
+    /// The supervisor pressed `*`: on to the next channel (`eavesdrop all`).
+    Next,
+    /// There was nothing to hear; why, for `eavesdrop_status`.
+    Nothing(&'static str),
+}
+
 impl Call {
     /// Runs `eavesdrop`: answers, then plays the target's audio until either call ends.
-    /// The target is a channel's uuid, or `user/<ext>`: the live channel of that directory
-    /// user. Sets `eavesdrop_status` (`ok`, or why there was nothing to hear).
+    /// The target is a channel's uuid, `user/<ext>` (the live channel of that directory
+    /// user) or `all`: every other channel in turn, `*` skipping to the next. Sets
+    /// `eavesdrop_status` (`ok`, or why there was nothing to hear).
     pub(super) async fn eavesdrop(&mut self, args: &str) -> Result<(), End> {
         self.answer().await?;
-        let target = match self.eavesdrop_target(args.trim()) {
-            Ok(t) => t,
-            Err(why) => {
-                tracing::info!(uuid = %self.uuid, target = args, why, "eavesdrop: nothing to hear");
-                self.vars.insert("eavesdrop_status".into(), why.into());
-                return Ok(());
+        let arg = args.trim();
+        if arg != "all" {
+            let status = match self.eavesdrop_target(arg) {
+                Ok(target) => match self.listen(&target).await? {
+                    Listened::Nothing(why) => why,
+                    Listened::Ended | Listened::Next => "ok",
+                },
+                Err(why) => why,
+            };
+            if status != "ok" {
+                tracing::info!(uuid = %self.uuid, target = arg, why = status, "eavesdrop: nothing to hear");
             }
-        };
-        let leg = target.clone();
+            self.vars.insert("eavesdrop_status".into(), status.into());
+            return Ok(());
+        }
+        // The channels up when it started, oldest first, but not those of our own call.
+        let targets: Vec<String> = self
+            .ctx
+            .channels
+            .all()
+            .into_iter()
+            .filter(|c| c.call_uuid != self.uuid)
+            .map(|c| c.uuid)
+            .collect();
+        let mut heard_any = false;
+        for target in targets {
+            if self.ctx.channels.get(&target).is_none() {
+                continue;
+            }
+            if !matches!(self.listen(&target).await?, Listened::Nothing(_)) {
+                heard_any = true;
+            }
+        }
+        let status = if heard_any { "ok" } else { "no such channel" };
+        self.vars.insert("eavesdrop_status".into(), status.into());
+        Ok(())
+    }
+
+    /// Listens to channel `target` until its call ends, or `*` asks for the next one.
+    async fn listen(&mut self, target: &str) -> Result<Listened, End> {
+        let leg = target.to_string();
         let media =
-            crate::api::control::ask(&self.ctx, &target, |reply| Control::Media { leg, reply })
+            crate::api::control::ask(&self.ctx, target, |reply| Control::Media { leg, reply })
                 .await;
         let Ok(Some((relay, side))) = media else {
-            self.vars
-                .insert("eavesdrop_status".into(), "no media".into());
-            return Ok(());
+            return Ok(Listened::Nothing("no media"));
         };
         let Some(own) = self.relay.clone() else {
-            self.vars
-                .insert("eavesdrop_status".into(), "no media".into());
-            return Ok(());
+            return Ok(Listened::Nothing("no media"));
         };
         let stream = AudioStream::new();
         let tap = ListenTap {
@@ -112,9 +152,7 @@ impl Call {
         let tap_id = NEXT_TAP.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = relay.add_tap(side, tap_id, Box::new(tap)).await {
             tracing::warn!(uuid = %self.uuid, %target, error = %e, "eavesdrop: tap refused");
-            self.vars
-                .insert("eavesdrop_status".into(), "no media".into());
-            return Ok(());
+            return Ok(Listened::Nothing("no media"));
         }
         self.next_play_id += 1;
         let id = self.next_play_id;
@@ -127,14 +165,12 @@ impl Call {
         {
             tracing::warn!(uuid = %self.uuid, error = %e, "eavesdrop: playback refused");
             stream.close();
-            self.vars
-                .insert("eavesdrop_status".into(), "no media".into());
-            return Ok(());
+            return Ok(Listened::Nothing("no media"));
         }
         tracing::info!(uuid = %self.uuid, %target, "eavesdropping");
         self.vars.insert("eavesdrop_status".into(), "ok".into());
         self.vars
-            .insert("eavesdrop_target_uuid".into(), target.clone());
+            .insert("eavesdrop_target_uuid".into(), target.to_string());
         // What the supervisor says, ready for whichever side a digit picks: index 0 for the
         // target leg's side, 1 for the other.
         let speak = [AudioStream::new(), AudioStream::new()];
@@ -144,12 +180,15 @@ impl Call {
         let sides = [side, side.other()];
         // Digits pressed before (in an IVR, say) are no orders for this.
         self.digits.clear();
-        let end = loop {
+        let end = 'wait: loop {
             if let Some(i) = self.play_done.iter().position(|(pid, _)| *pid == id) {
                 self.play_done.remove(i);
-                break Ok(());
+                break Ok(Listened::Ended);
             }
             while let Some(d) = self.digits.pop_front() {
+                if d == '*' {
+                    break 'wait Ok(Listened::Next);
+                }
                 let Some(heard_by) = talk_mode(d) else {
                     continue;
                 };
@@ -176,6 +215,7 @@ impl Call {
         // frame. Stopping here any other way must close it too; closed speech streams take
         // themselves out of the target's mix.
         stream.close();
+        own.stop_play(Side::A);
         for s in &speak {
             s.close();
         }
