@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use ferroswitch_tests::lua::{self, Ends};
+use ferroswitch_tests::sipp::SippProcess;
 use ferroswitch_tests::{peer_available, wait_until, EslClient, RtpSink, Sipp, Switch, TestDir};
 
 /// A callcenter config with `agents` (name, extra TOML lines) in queue `sales` (7001) of `strategy`.
@@ -21,6 +22,28 @@ fn conf(strategy: &str, queue_extra: &str, agents: &[(&str, &str)]) -> String {
         ));
     }
     s
+}
+
+/// Agent `ext` registered as a SIPp UAS that answers and talks (its pcap); the sink counts
+/// what the agent hears.
+fn agent(sw: &Switch, ext: &str) -> (RtpSink, SippProcess) {
+    let sink = RtpSink::bind();
+    let uas = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), ext)
+        .key("sinkport", sink.port())
+        .spawn();
+    (sink, uas)
+}
+
+/// User 1005, registered, about to dial `dest` with `scenario` and hang up after `ms`; the
+/// sink counts what the caller hears.
+fn caller_1005(sw: &Switch, scenario: &str, dest: &str, ms: u64) -> (RtpSink, Sipp) {
+    let sink = RtpSink::bind();
+    let port = Sipp::register(sw.sip_addr(), "1005");
+    let sipp = Sipp::caller(scenario, sw.sip_addr(), "1005", dest)
+        .local_port(port)
+        .key("sinkport", sink.port())
+        .duration_ms(ms);
+    (sink, sipp)
 }
 
 /// The `callcenter::info` events (CC-Action, CC-Agent) seen on `esl` within `timeout`.
@@ -73,18 +96,10 @@ fn a_caller_in_queue_reaches_the_only_registered_agent() {
     let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", &cc)], &[]);
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
     esl.command("event plain CUSTOM callcenter::info");
-    let to_agent = RtpSink::bind();
-    let to_caller = RtpSink::bind();
     // 1002 is Available but not registered: skipped as unreachable.
-    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
-        .key("sinkport", to_agent.port())
-        .spawn();
-    let caller_port = Sipp::register(sw.sip_addr(), "1005");
-    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7001")
-        .local_port(caller_port)
-        .key("sinkport", to_caller.port())
-        .duration_ms(4000)
-        .run();
+    let (to_agent, agent) = agent(&sw, "1001");
+    let (to_caller, caller) = caller_1005(&sw, "uac_call.xml", "7001", 4000);
+    let caller = caller.run();
     caller.assert_passed();
     agent.wait().assert_passed();
     for (who, sink) in [("agent", &to_agent), ("caller", &to_caller)] {
@@ -398,17 +413,9 @@ fn cc_export_vars_reach_the_agent_offering_event_and_the_agent_leg() {
     );
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
     esl.command("event plain CUSTOM callcenter::info");
-    let to_agent = RtpSink::bind();
-    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
-        .key("sinkport", to_agent.port())
-        .spawn();
-    let sink = RtpSink::bind();
-    let caller_port = Sipp::register(sw.sip_addr(), "1005");
-    let caller = Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7001")
-        .local_port(caller_port)
-        .key("sinkport", sink.port())
-        .duration_ms(4000)
-        .spawn();
+    let (_to_agent, agent) = agent(&sw, "1001");
+    let (_to_caller, caller) = caller_1005(&sw, "uac_call.xml", "7001", 4000);
+    let caller = caller.spawn();
     let offering = esl
         .wait_event(Duration::from_secs(5), |e| {
             e.header("CC-Action") == Some("agent-offering")
@@ -443,17 +450,9 @@ fn a_supervisor_dialling_88_and_the_agent_hears_the_agents_queue_call() {
     let mut esl = EslClient::login(sw.esl_addr(), "ClueCon");
     esl.command("event plain CUSTOM callcenter::info");
     // The agent talks (its pcap); the caller is silent.
-    let to_agent = RtpSink::bind();
-    let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1001")
-        .key("sinkport", to_agent.port())
-        .spawn();
-    let to_caller = RtpSink::bind();
-    let caller_port = Sipp::register(sw.sip_addr(), "1005");
-    let caller = Sipp::caller("uac_call_nomedia.xml", sw.sip_addr(), "1005", "7001")
-        .local_port(caller_port)
-        .key("sinkport", to_caller.port())
-        .duration_ms(7000)
-        .spawn();
+    let (_to_agent, agent) = agent(&sw, "1001");
+    let (to_caller, caller) = caller_1005(&sw, "uac_call_nomedia.xml", "7001", 7000);
+    let caller = caller.spawn();
     esl.wait_event(Duration::from_secs(10), |e| {
         e.header("CC-Action") == Some("bridge-agent-start")
     })
