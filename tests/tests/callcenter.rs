@@ -326,14 +326,8 @@ fn max_wait_time_sends_the_caller_to_the_timeout_destination_with_announcements_
     );
     // 1001 is Available but not registered: nobody answers; the caller waits.
     let sw = Switch::start_with_conf(&[("modules/mod_callcenter.toml", &cc)], &[]);
-    let sink = RtpSink::bind();
-    let caller_port = Sipp::register(sw.sip_addr(), "1005");
-    Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7001")
-        .local_port(caller_port)
-        .key("sinkport", sink.port())
-        .duration_ms(9000)
-        .run()
-        .assert_passed();
+    let (sink, caller) = caller_1005(&sw, "uac_call.xml", "7001", 9000);
+    caller.run().assert_passed();
     assert_eq!(only_exit_reason(&sw), "timeout");
     let said = sw
         .wait_log(
@@ -375,14 +369,8 @@ fn extension_7000_picks_the_queue_with_the_shortest_predicted_wait() {
     let agent = Sipp::registered_uas("uas_answer.xml", sw.sip_addr(), "1003")
         .key("sinkport", to_agent.port())
         .spawn();
-    let sink = RtpSink::bind();
-    let caller_port = Sipp::register(sw.sip_addr(), "1005");
-    Sipp::caller("uac_call.xml", sw.sip_addr(), "1005", "7000")
-        .local_port(caller_port)
-        .key("sinkport", sink.port())
-        .duration_ms(3000)
-        .run()
-        .assert_passed();
+    let (_sink, caller) = caller_1005(&sw, "uac_call.xml", "7000", 3000);
+    caller.run().assert_passed();
     agent.wait().assert_passed();
     assert!(
         sw.wait_log(&["app=callcenter", "args=support"], Duration::from_secs(1))
