@@ -119,7 +119,6 @@ fn unsupported<'a>() -> BoxFuture<'a, Result<String, String>> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CoreCallControl;
 
-/// The mailbox of the call that leg `uuid` belongs to.
 /// Queues `event` to channel `uuid` (its script's input callback gets it); false when there
 /// is no such channel.
 pub(crate) fn queue_event(ctx: &Context, uuid: &str, event: crate::event::Event) -> bool {
@@ -134,7 +133,8 @@ pub(crate) fn queue_event(ctx: &Context, uuid: &str, event: crate::event::Event)
     })
 }
 
-fn call_of(ctx: &Context, uuid: &str) -> Option<CallSender> {
+/// The mailbox of the call that leg `uuid` belongs to (a B leg's is its A leg's call).
+pub(crate) fn call_of(ctx: &Context, uuid: &str) -> Option<CallSender> {
     let call_uuid = ctx
         .channels
         .get(uuid)

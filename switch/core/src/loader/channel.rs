@@ -12,23 +12,13 @@ use tokio::sync::oneshot;
 
 use super::host::{arg, catch, context, may_block, record, write, NoBlock, Owned};
 use super::record::{ModuleRecord, TapReg};
-use crate::call::{CallEvent, CallSender, Control};
+use crate::api::control::call_of;
+use crate::call::{CallEvent, Control};
 use crate::context::Context;
 use crate::media::{Play, PlayItem, Relay, Side, Sound, Tap};
 
 /// How long a call may take to answer the loader.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The mailbox of the call leg `uuid` belongs to.
-fn call_of(ctx: &Context, uuid: &str) -> Option<CallSender> {
-    let call_uuid = ctx
-        .channels
-        .get(uuid)
-        .map(|c| c.call_uuid)
-        .unwrap_or_else(|| uuid.to_string());
-    let calls = ctx.calls.lock().unwrap_or_else(|e| e.into_inner());
-    calls.get(&call_uuid).cloned()
-}
 
 /// Hangs up the call of `uuid` with `cause`, first setting `hangup_cause_detail`.
 pub(super) fn hang_up(ctx: &Context, uuid: &str, cause: &str, detail: Option<&str>) -> bool {
